@@ -361,36 +361,37 @@ def reward_batch(
 ) -> list[float]:
     """Rewards for many responses in parallel; an item that takes longer than `timeout_s` scores 0.0.
 
-    Uses one shared grading pool per `workers` value, started on first use and closed at exit. The
-    response is one string: the answer is what follows the last `</think>` when there is one.
+    Grading runs in a pool hosted by a child process (evalkit.graders.host), started on first use per
+    `workers` value and closed at exit, so a script needs no `if __name__ == "__main__":` guard. The
+    response is one string: the answer is what follows the last `</think>` when there is one. An item
+    that could not be graded (a crashed worker) raises EvalkitError: an error is never a reward.
     """
     from evalkit.errors import EvalkitError
-    from evalkit.graders.pool import GradeJob, shared_pool
+    from evalkit.graders.host import shared_host
+    from evalkit.graders.pool import GradeJob
 
     if len(responses) != len(golds):
         raise EvalkitError(
             f"reward_batch got {len(responses)} responses but {len(golds)} golds; pass one gold per response."
         )
-    pool = shared_pool(workers)
     think = ThinkSettings()
-    futures = [
-        pool.submit(
-            GradeJob(
-                grader=_REWARD_GRADER,
-                sample=Sample(id=str(i), input="", target=gold),
-                generation=Generation(
-                    task="reward",
-                    task_version="",
-                    sample_id=str(i),
-                    sample_index=0,
-                    seed=0,
-                    prompt_hash="",
-                    text=response,
-                ),
-                think=think,
-                timeout_s=timeout_s,
-            )
+    jobs = [
+        GradeJob(
+            grader=_REWARD_GRADER,
+            sample=Sample(id=str(i), input="", target=gold),
+            generation=Generation(
+                task="reward", task_version="", sample_id=str(i), sample_index=0, seed=0, prompt_hash="", text=response
+            ),
+            think=think,
+            timeout_s=timeout_s,
         )
         for i, (response, gold) in enumerate(zip(responses, golds, strict=True))
     ]
-    return [f.result().value for f in futures]
+    scores = shared_host(workers).grade(jobs) if jobs else []
+    failed = [(i, s) for i, s in enumerate(scores) if s.verdict == "error"]
+    if failed:
+        i, score = failed[0]
+        raise EvalkitError(
+            f"{len(failed)} of {len(scores)} responses could not be graded (item {i}: {score.explanation})."
+        )
+    return [s.value for s in scores]

@@ -9,8 +9,9 @@ Start method: workers are forked from a forkserver (spawn on platforms without o
 from the caller. The caller may hold threads (asyncio runners, vLLM, progress bars) whose locks a
 plain fork would copy mid-use; a forkserver child starts from a clean single-threaded process that
 has already imported the graders, so a killed worker is replaced in milliseconds. As with spawn
-(which vLLM uses), a script that creates a pool at import time needs an
-`if __name__ == "__main__":` guard.
+(which vLLM uses), workers import the caller's main module, so a script that creates a pool at
+import time needs an `if __name__ == "__main__":` guard; the reward API, called from scripts,
+hosts its pool in a process of its own instead (evalkit.graders.host).
 
 Every future this pool returns resolves to a value and never raises: a job that overruns is a
 `timeout` Score, a crashed worker or a grader exception is an `error` Score saying what failed.
@@ -18,7 +19,6 @@ Every future this pool returns resolves to a value and never raises: a job that 
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import importlib
 import multiprocessing
@@ -196,21 +196,6 @@ class GradingPool:
             self.close()
         else:
             self.stop()
-
-
-_SHARED: dict[int, GradingPool] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_pool(workers: int | None = None) -> GradingPool:
-    """A process-wide pool per `workers` value (for reward functions), closed at interpreter exit."""
-    count = workers if workers is not None else (os.cpu_count() or 1)
-    with _SHARED_LOCK:
-        pool = _SHARED.get(count)
-        if pool is None:
-            pool = _SHARED[count] = GradingPool(count)
-            atexit.register(pool.stop)
-        return pool
 
 
 def _mp_context() -> Any:
