@@ -1,6 +1,8 @@
 """The `evalkit` command line: a thin typer layer over runner, regrade, report and gate.
 
-Exit codes: 0 success, 1 a gate found a regression, 2 bad usage or bad input (with a message).
+Exit codes: 0 success, 1 a gate found a regression, 2 bad usage or bad input (with a message),
+3 a run (or re-grade) that ended incomplete: samples failed to generate or to grade, or the run
+stopped early; what is done is kept and rerunning the same command retries the rest.
 """
 
 from __future__ import annotations
@@ -50,6 +52,28 @@ def handles_errors(fn: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+INCOMPLETE_EXIT_CODE = 3
+
+
+def exit_if_incomplete(run_dir: Path) -> None:
+    """Exit 3, saying why and what to do, when the run directory's summary is incomplete."""
+    from evalkit.store import RunDir
+
+    store = RunDir(run_dir)
+    manifest, summary = store.manifest(), store.summary()
+    if manifest.get("status") == "complete" and summary.get("complete"):
+        return
+    reasons = [f"{task}: {entry['error']}" for task, entry in summary.get("tasks", {}).items() if entry.get("error")]
+    if manifest.get("stopped"):
+        reasons.insert(0, str(manifest["stopped"]))
+    err_console.print(
+        f"[bold red]incomplete:[/] {escape(' '.join(reasons) or 'the run did not finish.')} "
+        f"Everything finished is kept in {escape(str(run_dir))}; rerun the same command to retry the rest.",
+        highlight=False,
+    )
+    raise typer.Exit(INCOMPLETE_EXIT_CODE)
 
 
 RUN_HELP = """Sample, grade and summarise a model on benchmark tasks (resumable).
@@ -150,7 +174,7 @@ def run(
             "unsafe_no_isolation": unsafe_no_isolation,
         }
     )
-    run_eval(config, quiet=quiet)
+    exit_if_incomplete(run_eval(config, quiet=quiet))
 
 
 @app.command(help="Re-grade a run's stored generations with the current graders (never calls a model).\n\n"
@@ -165,6 +189,7 @@ def grade(
     from evalkit.regrade import regrade
 
     regrade(run_dir, data_dir=data_dir, workers=workers, quiet=quiet)
+    exit_if_incomplete(run_dir)
 
 
 @app.command(name="tasks", help="List the tasks with their defaults.\n\nExample: `evalkit tasks`")

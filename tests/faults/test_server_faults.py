@@ -20,7 +20,9 @@ from types import ModuleType
 from typing import Any, Literal
 
 import pytest
+import typer
 
+from evalkit.cli import exit_if_incomplete
 from evalkit.config import RunConfig
 from evalkit.runner import run
 from evalkit.testing.server import Fault, Reply, ScriptedServer
@@ -169,6 +171,9 @@ def test_fault_ends_in_bounded_retries_then_rerun_completes(
     assert first.summary["complete"] is False and first.manifest["status"] == "incomplete"
     assert task["error"] and "rerun" in task["error"]
     assert task["rates"]["error"] == pytest.approx(len(errors) / TOTAL)
+    with pytest.raises(typer.Exit) as stopped:
+        exit_if_incomplete(out)
+    assert stopped.value.exit_code == 3, "an incomplete run must not exit 0"
 
     model.healthy = True
     before = server.request_count
@@ -181,5 +186,6 @@ def test_fault_ends_in_bounded_retries_then_rerun_completes(
     assert len(final.grades) == TOTAL
     assert final.summary is not None and final.manifest is not None
     assert final.summary["complete"] is True and final.manifest["status"] == "complete"
+    exit_if_incomplete(out)
     assert final.summary["tasks"]["aime24"]["metrics"] == reference["tasks"]["aime24"]["metrics"]
     assert final.summary["tasks"]["aime24"]["rates"] == reference["tasks"]["aime24"]["rates"]
