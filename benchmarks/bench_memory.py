@@ -96,7 +96,7 @@ def write_run(data_dir: Path, samples: int, kb: int, out: Path) -> float:
                 completion_tokens=len(text) // 4,
                 latency_s=1.0,
             )
-            handle.write(json.dumps({**gen.to_dict(), "params_hash": pt.params_hash, "model_hash": "bench"}) + "\n")
+            handle.write(json.dumps({**gen.to_dict(), "params_hash": pt.params_hash, "identity_hash": "bench"}) + "\n")
     return (out / "generations.jsonl").stat().st_size / 1e6
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,47 @@ class PlannedTask:
         return self.samples_by_id[sample_id]
 
     def grade_job(self, gen: Generation, think: ThinkSettings, default_timeout_s: float) -> GradeJob:
-        """The grading-pool job for one of this task's generations.
+        """The grading-pool job for one of this task's generations."""
+        sample = self.sample(gen.sample_id)
+        return GradeJob(
+            grader=self.grader,
+            sample=sample,
+            generation=gen,
+            think=think,
+            timeout_s=self.job_timeout(sample, default_timeout_s),
+        )
+
+    def job_timeout(self, sample: Sample, default_timeout_s: float) -> float:
+        """The hard time limit for grading one generation of `sample`.
 
         Code graders need time for all of a solution's tests, so their own estimate can raise the limit.
         """
-        sample = self.sample(gen.sample_id)
         own = getattr(make_grader(self.grader), "job_timeout_s", None)
-        timeout = max(default_timeout_s, float(own(sample))) if own is not None else default_timeout_s
-        return GradeJob(grader=self.grader, sample=sample, generation=gen, think=think, timeout_s=timeout)
+        return max(default_timeout_s, float(own(sample))) if own is not None else default_timeout_s
+
+    def grade_key(self, sample_id: str, generation_hash: str, think: ThinkSettings, timeout_s: float) -> str:
+        """Everything that decides a grade: a stored grade is reused only while this key is unchanged.
+
+        The generation; the whole sample (gold, choices, tests, checker: anything a grader may read);
+        the grader's name, version and options (for code graders: the sandbox); the answer-region
+        settings; and the grading time limit (a timeout under a shorter limit is not a verdict to keep).
+        """
+        return stable_hash(
+            self.grader.name,
+            self.grader_version,
+            json.dumps(dict(self.grader.options), sort_keys=True, default=str),
+            self._sample_hashes[sample_id],
+            generation_hash,
+            json.dumps(asdict(think), sort_keys=True),
+            repr(timeout_s),
+        )
+
+    @cached_property
+    def _sample_hashes(self) -> dict[str, str]:
+        return {
+            s.id: stable_hash(json.dumps(s.to_dict(), sort_keys=True, ensure_ascii=False, default=str))
+            for s in self.data.samples
+        }
 
 
 def plan_task(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> PlannedTask:

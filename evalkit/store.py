@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+import secrets
+from collections.abc import Callable, Container, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,14 +39,17 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def scan_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (byte offset, row) for each valid row, so a caller can keep offsets instead of rows."""
+    """Yield (byte offset, row) for each valid row, so a caller can keep offsets instead of rows.
+
+    A last line without its newline is a row torn by a crash: it is not a row (a writer drops it).
+    """
     if not path.exists():
         return
     with path.open("rb") as handle:
         offset = 0
         for lineno, line in enumerate(handle, 1):
             start, offset = offset, offset + len(line)
-            if not line.strip():
+            if not line.strip() or not line.endswith(b"\n"):
                 continue
             try:
                 row = json.loads(line)
@@ -121,20 +124,34 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
     A full disk or a read-only folder is an EvalkitError; the previous `path`, if any, is left as it was.
     """
+
+    def dump(handle: IO[str]) -> None:
+        json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
+        handle.write("\n")
+
+    replace_atomic(path, dump)
+
+
+def replace_atomic(path: Path, write: Callable[[IO[str]], None]) -> None:
+    """Replace `path` with what `write` writes, through a synced temp file renamed over it.
+
+    The temp file is opened with mode 0o666 so the process umask applies, as for any file a user's
+    program creates (mkstemp would make it 0o600 whatever the umask).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as e:
         raise _write_error(path, e) from e
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
-            handle.write("\n")
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as e:
         with contextlib.suppress(OSError):
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise _write_error(path, e) from e
         raise
@@ -213,33 +230,22 @@ class RunDir:
 
 
 class RunWriter(RunDir):
-    """Exclusive, append-only write access to a run directory. Use as a context manager."""
+    """Exclusive, append-only write access to a run directory. Use as a context manager.
+
+    Entering takes the directory's lock when the directory exists, and changes nothing: the caller
+    reads what is stored and may still refuse the command, leaving every file as it was. `begin()` is
+    the first write: it creates the directory if needed, takes the lock, and drops a torn last line
+    a crash left behind.
+    """
 
     def __init__(self, path: Path) -> None:
-        path = Path(path)
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise EvalkitError(f"Cannot create run directory '{path}': {e.strerror}. Choose another --output.") from e
-        if not os.access(path, os.W_OK):
-            raise EvalkitError(
-                f"Run directory '{path}' is not writable. Fix its permissions or choose another --output."
-            )
-        super().__init__(path)
-        self._lock = FileLock(str(path / LOCK))
+        self.path = Path(path)
+        self._lock: FileLock | None = None
         self._files: dict[str, IO[str]] = {}
 
     def __enter__(self) -> RunWriter:
-        try:
-            self._lock.acquire(timeout=0)
-        except Timeout as e:
-            raise EvalkitError(
-                f"Another evalkit process is writing '{self.path}'. Wait for it to finish, or use another --output."
-            ) from e
-        for name in (GENERATIONS, GRADES):
-            dropped = repair_torn_tail(self.path / name)
-            if dropped:
-                _console.print(f"[yellow]note:[/] dropped a torn last line ({dropped} bytes) from {self.path / name}")
+        if self.path.exists():
+            self._acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -249,7 +255,40 @@ class RunWriter(RunDir):
             with contextlib.suppress(OSError):
                 handle.close()
         self._files.clear()
-        self._lock.release()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _acquire(self) -> None:
+        if not self.path.is_dir():
+            raise EvalkitError(f"Run directory '{self.path}' is not a directory. Choose another --output.")
+        if not os.access(self.path, os.W_OK):
+            raise EvalkitError(
+                f"Run directory '{self.path}' is not writable. Fix its permissions or choose another --output."
+            )
+        lock = FileLock(str(self.path / LOCK))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout as e:
+            raise EvalkitError(
+                f"Another evalkit process is writing '{self.path}'. Wait for it to finish, or use another --output."
+            ) from e
+        self._lock = lock
+
+    def begin(self) -> None:
+        """Make the directory ready for writing (the command has been accepted)."""
+        if self._lock is None:
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise EvalkitError(
+                    f"Cannot create run directory '{self.path}': {e.strerror}. Choose another --output."
+                ) from e
+            self._acquire()
+        for name in (GENERATIONS, GRADES):
+            dropped = repair_torn_tail(self.path / name)
+            if dropped:
+                _console.print(f"[yellow]note:[/] dropped a torn last line ({dropped} bytes) from {self.path / name}")
 
     def _append(self, name: str, row: dict[str, Any]) -> None:
         line = json.dumps(row, ensure_ascii=False, default=str) + "\n"
@@ -262,16 +301,16 @@ class RunWriter(RunDir):
         except OSError as e:
             raise _write_error(self.path / name, e) from e
 
-    def append_generation(self, gen: Generation, *, params_hash: str, model_hash: str) -> None:
-        """Store one generation row with the hashes resume compares against."""
+    def append_generation(self, gen: Generation, *, params_hash: str, identity_hash: str) -> None:
+        """Store one generation row with the hashes resume compares against (evalkit.identity)."""
         row = gen.to_dict()
         row["params_hash"] = params_hash
-        row["model_hash"] = model_hash
+        row["identity_hash"] = identity_hash
         self._append(GENERATIONS, row)
 
-    def append_grade(self, gen: Generation, grader: str, grader_version: str, score: Score) -> None:
-        """Store one grade row for `gen`."""
-        self._append(GRADES, grade_row(gen, grader, grader_version, score))
+    def append_grade(self, row: dict[str, Any]) -> None:
+        """Store one grade row (`grade_row`)."""
+        self._append(GRADES, row)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         write_json_atomic(self.path / MANIFEST, manifest)
@@ -279,31 +318,45 @@ class RunWriter(RunDir):
     def write_summary(self, summary: dict[str, Any]) -> None:
         write_json_atomic(self.path / SUMMARY, summary)
 
-    def rewrite_grades(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Replace grades.jsonl as a whole (re-grading), atomically; `rows` may be a generator."""
-        handle = self._files.pop(GRADES, None)
-        if handle is not None:
-            handle.close()
+    @contextlib.contextmanager
+    def replacing_grades(self, covered: Container[Key]) -> Iterator[Callable[[dict[str, Any]], None]]:
+        """A new grades.jsonl: the rows written through the yielded function, plus the latest stored
+        row of every key outside `covered` (other tasks, problems a smaller --limit left out).
+
+        The old file is replaced, atomically, only when the block finishes; on any error (a full disk,
+        a kill) it stays exactly as it was.
+        """
+        path = self.path / GRADES
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.path, prefix=GRADES, suffix=".tmp")
+            handle = os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "w", encoding="utf-8")
         except OSError as e:
-            raise _write_error(self.path / GRADES, e) from e
+            raise _write_error(path, e) from e
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                for row in rows:
-                    out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path / GRADES)
+            with handle:
+
+                def write(row: dict[str, Any]) -> None:
+                    handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+                yield write
+                kept = sorted(o for key, o in latest_offsets(path).items() if key not in covered)
+                if kept:
+                    with path.open("rb") as source:
+                        for offset in kept:
+                            source.seek(offset)
+                            handle.write(source.readline().decode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
         except BaseException as e:
             with contextlib.suppress(OSError):
-                Path(tmp).unlink(missing_ok=True)
+                tmp.unlink(missing_ok=True)
             if isinstance(e, OSError):
-                raise _write_error(self.path / GRADES, e) from e
+                raise _write_error(path, e) from e
             raise
 
 
-def grade_row(gen: Generation, grader: str, grader_version: str, score: Score) -> dict[str, Any]:
+def grade_row(gen: Generation, grader: str, grader_version: str, score: Score, grade_key: str) -> dict[str, Any]:
     """The grades.jsonl row for one graded generation."""
     return {
         "task": gen.task,
@@ -318,6 +371,7 @@ def grade_row(gen: Generation, grader: str, grader_version: str, score: Score) -
         "vote": score.vote,
         "details": score.details,
         "generation_hash": generation_hash(gen),
+        "grade_key": grade_key,
     }
 
 

@@ -42,8 +42,9 @@ class GenInfo:
 
 
 def for_summary(score: Score) -> Score:
-    """The part of a Score summaries read: explanations stay on disk (memory per sample stays small)."""
-    return replace(score, explanation="") if score.explanation else score
+    """The part of a Score summaries read: explanations stay on disk (memory per sample stays small),
+    except an error's, which the summary quotes."""
+    return replace(score, explanation="") if score.explanation and score.verdict != "error" else score
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ def summarize_task(res: TaskResults, classes: Mapping[str, Mapping[str, int]], d
     entry: dict[str, Any] = {
         "n": n,
         "num_problems": len(res.samples),
+        # The exact problems (each with samples 0..n-1) every number here covers; compare and gate
+        # read these and nothing else from the run's files.
+        "sample_ids": [s.id for s in res.samples],
         "metrics": {},
         "rates": _rates(res, gens),
         "stats": _stats(gens, res.max_tokens),
@@ -132,15 +136,24 @@ def _keys(res: TaskResults) -> list[Key]:
 
 
 def _missing(res: TaskResults) -> str | None:
-    errors = sum(1 for k in _keys(res) if k in res.generations and res.generations[k].error is not None)
-    ungraded = sum(1 for k in _keys(res) if k not in res.scores)
-    if not ungraded:
+    keys = _keys(res)
+    failed = sum(1 for k in keys if k in res.generations and res.generations[k].error is not None)
+    grade_errors = [res.scores[k] for k in keys if k in res.scores and res.scores[k].verdict == "error"]
+    ungraded = sum(1 for k in keys if k not in res.scores)
+    if not ungraded and not grade_errors:
         return None
-    total = len(res.samples) * res.n
-    parts = [f"{total - ungraded} of {total} samples graded"]
-    if errors:
-        parts.append(f"{errors} failed to generate (server or engine errors)")
-    return "; ".join(parts) + ". Metrics need all n samples of every problem: rerun the same command to finish the run."
+    total = len(keys)
+    parts = [f"{total - ungraded - len(grade_errors)} of {total} samples graded"]
+    if failed:
+        parts.append(f"{failed} failed to generate (server or engine errors)")
+    if grade_errors:
+        parts.append(
+            f"{len(grade_errors)} could not be graded (grader or sandbox errors; first: {grade_errors[0].explanation})"
+        )
+    return (
+        "; ".join(parts) + ". Metrics need all n samples of every problem, and an error is not an answer: "
+        "rerun the same command to retry them."
+    )
 
 
 def _per_problem_scores(res: TaskResults, samples: Sequence[Sample]) -> list[list[Score]]:
@@ -212,7 +225,8 @@ def _rates(res: TaskResults, gens: Sequence[GenInfo]) -> dict[str, float]:
         "truncated": sum(1 for g in gens if g.finish_reason == "length") / total,
         "no_answer": verdicts["no_answer"] / total,
         "unclosed_think": verdicts["unclosed_think"] / total,
-        "error": sum(1 for g in gens if g.error is not None) / total,
+        # Generations that failed plus grades that failed: neither is an answer.
+        "error": (sum(1 for g in gens if g.error is not None) + verdicts["error"]) / total,
         "grader_timeout": verdicts["timeout"] / total,
     }
 

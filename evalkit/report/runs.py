@@ -101,15 +101,31 @@ class Run:
         base = _STEP_PATTERN.sub("", self.model).strip("-_/ ")
         return base or self.model
 
+    def covered(self) -> set[tuple[str, str, int]]:
+        """The (task, problem, sample index) keys the summary's numbers cover: nothing else is read."""
+        keys: set[tuple[str, str, int]] = set()
+        for task, entry in self.tasks.items():
+            ids = entry.get("sample_ids")
+            if not isinstance(ids, list):
+                raise EvalkitError(
+                    f"The summary of '{self.path}' does not list the problems {task} covers (it was written by an "
+                    f"older evalkit). Rebuild it with `evalkit grade {self.path}`."
+                )
+            keys.update((task, str(sid), i) for sid in ids for i in range(int(entry.get("n") or 0)))
+        return keys
+
     @cached_property
     def samples(self) -> pd.DataFrame:
-        """One row per generation, joined with its grade (score NaN when it has none)."""
+        """One row per generation the summary covers, joined with its grade (score NaN when it has none)."""
         import pandas as pd
 
         store = RunDir(self.path)
-        grades = store.grades()
+        covered = self.covered()
+        grades = {key: row for key, row in store.grades().items() if key in covered}
         rows: list[dict[str, Any]] = []
         for key, gen in store.generations().items():
+            if key not in covered:
+                continue
             grade = grades.get(key, {})
             score = grade.get("score")
             rows.append(

@@ -183,7 +183,7 @@ def test_changed_sampling_is_refused_without_overwrite(server: ScriptedServer, t
 
     out = tmp_path / "run"
     run(_config(server, out, "aime24@n=2", limit=2), quiet=True)
-    with pytest.raises(EvalkitError, match="different prompt, sampling or model"):
+    with pytest.raises(EvalkitError, match=r"temperature 0\.6 -> 1\.0.*--overwrite"):
         run(_config(server, out, "aime24@n=2", limit=2, temperature=1.0), quiet=True)
     run(_config(server, out, "aime24@n=2", limit=2, temperature=1.0, overwrite=True), quiet=True)
     rows = [json.loads(x) for x in (out / "generations.jsonl").read_text().splitlines()]

@@ -223,9 +223,11 @@ def write_run(root: Path, spec: RunSpec) -> Path:
                 value: {"num_problems": len(idx), "metrics": {"pass@1": _metric(scores[idx].mean(axis=1))}}
                 for value, idx in groups.items()
             }
+        ids = spec.sample_ids.get(shape.name)
         summary_tasks[shape.name] = {
             "n": shape.n,
             "num_problems": shape.problems,
+            "sample_ids": [ids[i] if ids else f"{shape.name}-{i:03d}" for i in range(shape.problems)],
             "metrics": {} if task_errors else metrics,
             "rates": {k: v / total for k, v in counts.items()},
             "breakdown": {} if task_errors else breakdown,
