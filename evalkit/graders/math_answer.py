@@ -31,10 +31,11 @@ _LAYOUT = re.compile(r"\\(?:q?quad\b|[,;:! ()\[\]])|\\\\|[$&~]")
 _PART = r"(?:(?:for\s+)?(?:part\s*)?\(\s*[a-z0-9]{1,3}\s*\)|(?:for\s+)?part\s+[a-z0-9]{1,3})"
 _LABEL = r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?\s*="
 _BOX_JOIN = re.compile(rf"(?:{_PART}\s*)?(?:,|;|and|or|,\s*and|,\s*or)\s*(?:{_PART}\s*)?(?:{_LABEL})?", re.IGNORECASE)
-# math-verify's own "final answer ... is" anchor, followed by one math span or number.
+# math-verify's own "final answer ... is" anchor, followed by one math span (bounded, so a tail full of
+# unclosed `$$` stays linear) or number.
 _FINAL_STATEMENT = re.compile(
     r"(?i:final answer)[^\n]{0,100}?\s+is\s*:?\s*"
-    r"(?P<math>\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]|[-+]?\d[\d,]*(?:\.\d+)?)",
+    r"(?P<math>\$\$[^$]{1,500}\$\$|\$[^$\n]{1,500}\$|\\\(.{1,500}?\\\)|\\\[.{1,500}?\\\]|[-+]?\d[\d,]*(?:\.\d+)?)",
     re.DOTALL,
 )
 
