@@ -9,19 +9,48 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from evalkit.answer import ThinkPolicy
 
-def math(response: str, gold: str) -> float:
-    """1.0 when the response's final answer (after thinking) is math-equivalent to `gold`, else 0.0."""
+
+def math(
+    response: str,
+    gold: str,
+    *,
+    reasoning: str | None = None,
+    finish_reason: str | None = None,
+    think_policy: ThinkPolicy = "auto",
+) -> float:
+    """1.0 when the response's final answer (after thinking) is math-equivalent to `gold`, else 0.0.
+
+    `finish_reason` "length" (cut off by the token limit) counts only a complete `\\boxed{}`;
+    `think_policy` is `evalkit run --think-policy` ("required" for R1-style templates that open
+    `<think>` in the prompt); `reasoning` is the server's separate reasoning field, if any.
+    """
     from evalkit.graders.math import reward
 
-    return reward(response, gold)
+    return reward(response, gold, reasoning=reasoning, finish_reason=finish_reason, think_policy=think_policy)
 
 
-def math_batch(responses: Sequence[str], golds: Sequence[str], *, workers: int | None = None) -> list[float]:
+def math_batch(
+    responses: Sequence[str],
+    golds: Sequence[str],
+    *,
+    reasonings: Sequence[str | None] | None = None,
+    finish_reasons: Sequence[str | None] | None = None,
+    think_policy: ThinkPolicy = "auto",
+    workers: int | None = None,
+) -> list[float]:
     """`math` over many responses in parallel worker processes, with a bounded time per item."""
     from evalkit.graders.math import reward_batch
 
-    return reward_batch(responses, golds, workers=workers)
+    return reward_batch(
+        responses,
+        golds,
+        reasonings=reasonings,
+        finish_reasons=finish_reasons,
+        think_policy=think_policy,
+        workers=workers,
+    )
 
 
 def choice(response: str, correct_letter: str) -> float:

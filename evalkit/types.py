@@ -154,6 +154,7 @@ Verdict = Literal[
     "wrong",
     "no_answer",
     "unclosed_think",
+    "truncated",
     "timeout",
     "error",
     "AC",

@@ -18,10 +18,16 @@ from evalkit.types import Generation, Sample, Score
 
 @dataclass(frozen=True)
 class ThinkSettings:
-    """How the answer region is found for a model (see evalkit.answer)."""
+    """How the answer region is found for a model (see evalkit.answer).
+
+    `reasoning_model` is the run's `auto` decision (`evalkit.answer.ReasoningDetector`): True for a
+    reasoning model, False for a model that never thinks, None when undecided (a reward computed on
+    one string), in which case each sample is judged alone. `required` and `none` ignore it.
+    """
 
     marker: str = DEFAULT_MARKER
     policy: ThinkPolicy = "auto"
+    reasoning_model: bool | None = None
 
     def region(self, generation: Generation) -> AnswerRegion:
         """The graded part of `generation` under these settings."""
@@ -31,6 +37,7 @@ class ThinkSettings:
             marker=self.marker,
             policy=self.policy,
             finish_reason=generation.finish_reason,
+            reasoning_model=self.reasoning_model,
         )
 
 

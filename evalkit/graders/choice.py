@@ -6,7 +6,9 @@ Extraction rules, in order (the one that matched is stored in `Score.details["ru
    A-D as a whole capital letter; markdown bold, `$`, `\\(`, `\\text{}` and parentheses around X or
    the colon are tolerated. `Answer: Because ...` or `Answer: $A = \\pi r^2$` give no letter.
 2. `boxed`: the last `\\boxed{X}` whose content is a single letter A-D (optionally `\\text{X}` or `(X)`).
-Thinking is never searched: the answer region (evalkit.answer) comes first.
+Thinking is never searched: the answer region (evalkit.answer) comes first. A letter is complete as
+soon as it is written, so a response cut off by the token limit is graded on its last letter like any
+other; one cut off before any letter gets the verdict `truncated` rather than `no_answer`.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class ChoiceGrader:
     """
 
     name = "choice"
-    version = "1"
+    version = "2"  # 2: run-level thinking decision, `truncated` verdict
 
     def grade(self, sample: Sample, generation: Generation, think: ThinkSettings) -> Score:
         """Score one generation (see the module docstring)."""
@@ -100,10 +102,11 @@ class ChoiceGrader:
             return Score(0.0, verdict, explanation="no answer region", details={"correct_letter": correct_letter})
         found = extract_choice(region.text)
         if found is None:
+            cut = " (the response was cut off by the token limit)" if region.truncated else ""
             return Score(
                 0.0,
-                "no_answer",
-                explanation="no 'Answer: X' line or \\boxed{X} with X in A-D in the answer region",
+                "truncated" if region.truncated else "no_answer",
+                explanation=f"no 'Answer: X' line or \\boxed{{X}} with X in A-D in the answer region{cut}",
                 details={"correct_letter": correct_letter},
             )
         letter, rule = found

@@ -4,7 +4,9 @@ The answer region (evalkit.answer) comes first, so code inside the thinking neve
 complete fenced block of the answer is the program; its language comes from the fence tag unless
 the grader fixes it (LiveCodeBench runs everything as Python). The program runs in a sandbox
 (evalkit.sandbox, never in this process) with LiveCodeBench's semantics; `Score.verdict` is AC,
-WA, TLE, MLE, RE, CE, `no_answer`, `unclosed_think`, or `error` when the sandbox itself failed.
+WA, TLE, MLE, RE, CE, `no_answer`, `unclosed_think`, `truncated` (cut off by the token limit before
+a complete block, or inside a block opened after the last complete one: that unfinished block was
+the final answer, so the earlier one is not run), or `error` when the sandbox itself failed.
 Only AC scores 1.0.
 
 Samples carry their tests in `metadata["tests"]` (LiveCodeBench dicts: input, output, testtype)
@@ -24,6 +26,7 @@ from evalkit.sandbox.base import Language, Limits, Program, RunResult, TestCase,
 from evalkit.types import Generation, Sample, Score
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([^\n`]*)\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
+_FENCE_LINE = re.compile(r"^[ \t]*```", re.MULTILINE)
 _TAGS: dict[str, Language] = {
     "python": "python", "py": "python", "python3": "python", "py3": "python",
     "cpp": "cpp", "c++": "cpp", "cc": "cpp", "cxx": "cpp", "c++17": "cpp",
@@ -38,6 +41,12 @@ def extract_code(answer: str) -> tuple[str, str] | None:
         return None
     tag, code = blocks[-1]
     return tag.strip().lower(), code
+
+
+def cut_off_block(answer: str) -> bool:
+    """Whether a fenced block opens after the last complete one and never closes."""
+    ends = [m.end() for m in _FENCE.finditer(answer)]
+    return _FENCE_LINE.search(answer, ends[-1] if ends else 0) is not None
 
 
 def _language(tag: str, fixed: Language | None) -> Language | None:
@@ -72,7 +81,7 @@ class CodeGrader:
     """Grades code answers by running the problem's tests in a sandbox (see module docstring)."""
 
     name = "code"
-    version = "1"
+    version = "2"  # 2: run-level thinking decision, `truncated` verdict
 
     def __init__(
         self,
@@ -104,6 +113,8 @@ class CodeGrader:
             verdict = "unclosed_think" if region.unclosed_think else "no_answer"
             return Score(0.0, verdict, explanation="the response has no answer region")
         block = extract_code(region.text)
+        if region.truncated and (block is None or cut_off_block(region.text)):
+            return Score(0.0, "truncated", explanation="cut off by the token limit before its code block was complete")
         if block is None:
             return Score(0.0, "no_answer", explanation="no fenced code block in the answer")
         tag, code = block

@@ -8,7 +8,9 @@ the problem's own checker program (run in the sandbox after the solution, never 
 else by the built-in checker `default_checker` (see `evalkit.codeforces.checkers`).
 
 Verdicts: AC (score 1), WA, TLE, MLE, RE, CE (score 0), no_answer / unclosed_think when there is no
-code, and `error` when the sandbox or the problem data failed (never a wrong answer).
+code, `truncated` when the token limit cut the response before a complete block or inside a block
+opened after the last complete one (that unfinished block was the final answer), and `error` when
+the sandbox or the problem data failed (never a wrong answer).
 """
 
 from __future__ import annotations
@@ -53,11 +55,17 @@ def extract_solution(text: str) -> tuple[Language, str] | None:
     return None
 
 
+def cut_off_block(text: str) -> bool:
+    """Whether a fence opens after the last complete block and never closes."""
+    ends = [m.end() for m in _FENCE.finditer(text)]
+    return "```" in text[ends[-1] if ends else 0 :]
+
+
 class CodeforcesGrader:
     """Judges Codeforces solutions in the sandbox; deterministic given the sandbox's timing."""
 
     name = "codeforces"
-    version = "1"
+    version = "2"  # 2: run-level thinking decision, `truncated` verdict
 
     def __init__(
         self,
@@ -100,6 +108,8 @@ class CodeforcesGrader:
                 0.0, verdict, explanation="no answer region (thinking never closed)" if region.unclosed_think else ""
             )
         solution = extract_solution(region.text)
+        if region.truncated and (solution is None or cut_off_block(region.text)):
+            return Score(0.0, "truncated", explanation="cut off by the token limit before its code block was complete")
         if solution is None:
             return Score(0.0, "no_answer", explanation="no fenced C++ or Python code block in the answer")
         language, code = solution

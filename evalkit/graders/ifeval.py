@@ -4,10 +4,12 @@ Thinking is never graded: a response whose thinking never closes follows no inst
 `unclosed_think`). The answer region is stripped of surrounding whitespace before checking: chat
 templates put a blank line after `</think>`, and left in place it would be the "first line" the
 loose variants remove and an empty first paragraph for `nth_paragraph_first_word`, so a thinking
-model would be graded on a different text than a model that answers directly. `Score.value` is prompt-level strict (1.0 when every instruction is strictly
-followed); `Score.details` carries the per-instruction booleans from which the summary computes
-`prompt_level_strict`, `inst_level_strict`, `prompt_level_loose`, `inst_level_loose` and the
-breakdown by instruction id.
+model would be graded on a different text than a model that answers directly. A response cut off by
+the token limit is graded on the text it produced (the instructions are about that text; lm-eval
+does the same), and its truncation shows in the run's `truncated` rate. `Score.value` is
+prompt-level strict (1.0 when every instruction is strictly followed); `Score.details` carries the
+per-instruction booleans from which the summary computes `prompt_level_strict`, `inst_level_strict`,
+`prompt_level_loose`, `inst_level_loose` and the breakdown by instruction id.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class IFEvalGrader:
     """Grades IFEval samples whose metadata holds `instruction_id_list` and `kwargs`."""
 
     name = "ifeval"
-    version = "1"
+    version = "2"  # 2: run-level thinking decision; `<think>` left open after `</think>` is unclosed
 
     def __init__(self) -> None:
         # Fail when the grader is built, not on the first sample, if punkt data is missing.

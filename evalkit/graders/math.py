@@ -1,9 +1,12 @@
 """The math grader: the final answer of a response, checked for equivalence with math-verify.
 
-Extraction: the answer region first (evalkit.answer), then the last `\\boxed{...}` (or `\\fbox`);
-without a box, math-verify's own LaTeX and plain-expression extraction over the region. Equivalence:
-math-verify's `verify`. With `integer_answers` (AIME) a numeric answer must equal the gold integer
-exactly, so `025` equals 25 and 24.9999999 does not.
+Extraction happens inside the answer region (evalkit.answer), in math-verify's default order
+(evalkit.graders.math_answer): the final group of `\\boxed{}` answers, or a "final answer is X"
+statement after it; without a box, math-verify's own extraction of the last LaTeX expression or
+number. A response cut off by the token limit is graded only on a complete box (verdict `truncated`
+otherwise). Equivalence: math-verify's `verify`. With `integer_answers` (AIME) a numeric answer must
+equal the gold integer exactly, so `025` equals 25 and 24.9999999 does not. docs/math-grading.md
+lists every rule, each deliberate difference from math-verify's defaults and the test that holds it.
 
 math-verify bounds its own work with `signal.alarm`, which only works in a process's main thread, so
 this grader runs in the worker processes of `evalkit.graders.pool`. Work is done once: the gold is
@@ -22,8 +25,12 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from evalkit.answer import ThinkPolicy
 from evalkit.graders.base import GraderRef, ThinkSettings
+from evalkit.graders.math_answer import final_boxed, final_boxes, final_statement
 from evalkit.types import Generation, Sample, Score
+
+__all__ = ["MathGrader", "final_boxed", "reward", "reward_batch", "warm_up"]
 
 # Only the tail of an answer region is read: a final answer sits at the end, and math-verify's
 # regexes over megabytes of garbage would cost seconds.
@@ -35,16 +42,13 @@ MAX_ANSWER_CHARS = 2_000
 PARSE_TIMEOUT_S = 5
 VERIFY_TIMEOUT_S = 5
 
-_BOX_START = re.compile(r"\\(?:boxed|fbox)\s*\{")
-# Boxes separated only by one of these are one answer written in parts (`\boxed{2}, \boxed{3}`);
-# boxes separated by anything else are a self-correction, and the last one is the answer.
-_BOX_JOIN = re.compile(r"[\s$]*(?:,|;|and|or|,\s*and|,\s*or)[\s$]*")
 # `1\,000` / `1\!000` / `1~000`: digit groups separated by LaTeX spacing are one number
 # (math-verify reads `1\,000` as 1*0).
 _SPACED_THOUSANDS = re.compile(r"(?<=\d)(?:\\[,!; ]|~)(?=\d{3}(?!\d))")
+# `\mathrm{e}` is Euler's number; math-verify's unit normalization drops it (`2\mathrm{e}` reads as 2).
+_UPRIGHT_E = re.compile(r"\\(?:mathrm|textrm|text|operatorname)\s*\{\s*e\s*\}|\{\s*\\rm\s+e\s*\}")
 _THOUSANDS = re.compile(r"(?<=\d)(?:\\[,!; ]|~|\{,\}|,)(?=\d{3}(?!\d))")
 _INTEGER = re.compile(r"[+-]?\d+")
-_BRACE = re.compile(r"[{}]")
 
 
 class _Timeout(Exception):
@@ -55,12 +59,15 @@ class MathGrader:
     """Grades a final math answer against a LaTeX gold (`sample.target`, without `$` or `\\boxed`).
 
     Verdicts: `correct`, `wrong`, `no_answer` (empty region, empty box, nothing extractable),
-    `unclosed_think`, `timeout` (math-verify gave up), `error` (the generation itself failed).
-    `Score.vote` is the extracted answer, normalized; `same_class` merges equivalent votes.
+    `unclosed_think`, `truncated` (cut off by the token limit without a complete box), `timeout`
+    (math-verify gave up), `error` (the generation itself failed). `Score.vote` is the extracted
+    answer, normalized; `same_class` merges equivalent votes.
     """
 
     name = "math"
-    version = "1"
+    # 2: truncation rule, run-level thinking decision, box groups joined across `\quad \text{and}`,
+    # "final answer is" after the box, `\mathrm{e}`.
+    version = "2"
 
     def __init__(self, *, integer_answers: bool = False) -> None:
         self.integer_answers = integer_answers
@@ -112,8 +119,8 @@ def _require_main_thread() -> None:
 
 
 def _final_answer(generation: Generation, think: ThinkSettings) -> Score | tuple[str, str]:
-    """The answer to check, as ("box", its content) or ("text", the unboxed region), or the Score
-    when there is nothing to check."""
+    """The answer to check, as ("box", a box group's content) or ("text", unboxed text for
+    math-verify's extraction), or the Score when there is nothing to check."""
     if generation.error is not None:
         return Score(value=0.0, verdict="error", explanation=f"generation failed: {generation.error}")
     region = think.region(generation)
@@ -124,54 +131,32 @@ def _final_answer(generation: Generation, think: ThinkSettings) -> Score | tuple
             explanation=f"the thinking never closed ({think.marker!r} not found), so there is no answer",
         )
     text = (region.text or "")[-MAX_REGION_CHARS:]
+    boxes = final_boxes(text)
+    if region.truncated and (boxes is None or not boxes.closed):
+        # A cut-off response's last number is mid-thought: only a complete box is an answer.
+        where = "inside its last \\boxed{}" if boxes is not None else "before any complete \\boxed{} answer"
+        return Score(
+            value=0.0,
+            verdict="truncated",
+            explanation=f"the response was cut off by the token limit {where}, so there is no final answer",
+        )
     if not text.strip():
         return Score(value=0.0, verdict="no_answer", explanation="the answer region is empty")
-    boxed = final_boxed(text)
-    if boxed is None:
+    if boxes is None:
         return ("text", text)
-    if not boxed:
+    statement = None if region.truncated else final_statement(text[boxes.end :])
+    if statement is not None:
+        return ("text", statement)
+    if not boxes.answer:
         return Score(value=0.0, verdict="no_answer", explanation="the last \\boxed{} is empty")
-    if len(boxed) > MAX_ANSWER_CHARS:
+    if len(boxes.answer) > MAX_ANSWER_CHARS:
         return Score(
             value=0.0,
             verdict="wrong",
-            extracted=boxed[:200] + "...",
+            extracted=boxes.answer[:200] + "...",
             explanation=f"the boxed answer is longer than {MAX_ANSWER_CHARS} characters; not parsed",
         )
-    return ("box", boxed)
-
-
-def final_boxed(text: str) -> str | None:
-    """The content of the final `\\boxed{...}` (nested braces allowed), or None without a box.
-
-    The last box wins, except that boxes joined only by `,`, `;`, `and` or `or` are one answer
-    (`\\boxed{2}, \\boxed{3}` is `2, 3`). A box whose closing brace is missing runs to the end of the
-    text. Hand-written because math-verify's own box extraction joins a self-correction
-    (`\\boxed{3} then \\boxed{5}`) into the set {3, 5} and reports no positions to tell them apart.
-    """
-    boxes: list[tuple[int, int, str]] = []
-    for match in _BOX_START.finditer(text):
-        if boxes and match.start() < boxes[-1][1]:
-            continue  # a box nested in the previous one is part of its content
-        end = _closing_brace(text, match.end())
-        boxes.append((match.start(), end + 1, text[match.end() : end].strip()))
-    if not boxes:
-        return None
-    parts = [boxes[-1][2]]
-    for (_, prev_end, content), (next_start, _, _) in zip(boxes[-2::-1], boxes[:0:-1], strict=True):
-        if not _BOX_JOIN.fullmatch(text[prev_end:next_start]):
-            break
-        parts.append(content)
-    return ", ".join(reversed(parts)) if all(parts) else parts[0]
-
-
-def _closing_brace(text: str, start: int) -> int:
-    depth = 1
-    for brace in _BRACE.finditer(text, start):
-        depth += 1 if brace.group() == "{" else -1
-        if depth == 0:
-            return brace.start()
-    return len(text)
+    return ("box", boxes.answer)
 
 
 @lru_cache(maxsize=65_536)
@@ -242,15 +227,20 @@ def _parse_answer(latex: str) -> list[Any]:
     """Parse one answer (a box's content, a gold, a vote key) with math-verify."""
     from math_verify import LatexExtractionConfig
 
-    latex = _SPACED_THOUSANDS.sub("", latex)
-    return _parse("\\boxed{" + latex + "}", (LatexExtractionConfig(boxed_match_priority=0),))
+    return _parse("\\boxed{" + _normalize(latex) + "}", (LatexExtractionConfig(boxed_match_priority=0),))
 
 
 def _parse_text(text: str) -> list[Any]:
-    """math-verify's extraction over an unboxed region: anchored LaTeX first, then plain expressions."""
+    """math-verify's default extraction over unboxed text: anchored phrases ("final answer is",
+    "answer:") first, then the last LaTeX expression or number, whichever comes later."""
     from math_verify import ExprExtractionConfig, LatexExtractionConfig
 
-    return _parse(text, (LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()))
+    return _parse(_normalize(text), (LatexExtractionConfig(), ExprExtractionConfig()))
+
+
+def _normalize(latex: str) -> str:
+    """evalkit's fixes before math-verify reads an answer (docs/math-grading.md)."""
+    return _UPRIGHT_E.sub("e", _SPACED_THOUSANDS.sub("", latex))
 
 
 def _parse(text: str, config: Sequence[Any]) -> list[Any]:
@@ -347,45 +337,76 @@ def warm_up() -> None:
 _REWARD_GRADER = GraderRef("math")
 
 
-def reward(response: str, gold: str) -> float:
-    """1.0 when `response`'s final answer equals `gold` (LaTeX), else 0.0; checked in a worker process."""
-    return reward_batch([response], [gold])[0]
+def reward(
+    response: str,
+    gold: str,
+    *,
+    reasoning: str | None = None,
+    finish_reason: str | None = None,
+    think_policy: ThinkPolicy = "auto",
+) -> float:
+    """1.0 when `response`'s final answer equals `gold` (LaTeX), else 0.0; checked in a worker process.
+
+    See `reward_batch` for the keyword arguments.
+    """
+    return reward_batch(
+        [response], [gold], reasonings=[reasoning], finish_reasons=[finish_reason], think_policy=think_policy
+    )[0]
 
 
 def reward_batch(
     responses: Sequence[str],
     golds: Sequence[str],
     *,
+    reasonings: Sequence[str | None] | None = None,
+    finish_reasons: Sequence[str | None] | None = None,
+    think_policy: ThinkPolicy = "auto",
     workers: int | None = None,
     timeout_s: float = 20.0,
 ) -> list[float]:
     """Rewards for many responses in parallel; an item that takes longer than `timeout_s` scores 0.0.
 
+    The same rules as `evalkit run`: the answer is what follows the last `</think>`; with
+    `think_policy` "required" (an R1-style template opened the thinking) a response without it has
+    no answer, with "none" the whole response is the answer, and with "auto" each response is judged
+    alone (an opened `<think>`, or a cut-off response, without `</think>` has no answer). Pass the
+    server's separate `reasonings` when it splits them off, and `finish_reasons` so that a response
+    cut off by the token limit ("length") counts only with a complete box.
+
     Grading runs in a pool hosted by a child process (evalkit.graders.host), started on first use per
-    `workers` value and closed at exit, so a script needs no `if __name__ == "__main__":` guard. The
-    response is one string: the answer is what follows the last `</think>` when there is one. An item
-    that could not be graded (a crashed worker) raises EvalkitError: an error is never a reward.
+    `workers` value and closed at exit, so a script needs no `if __name__ == "__main__":` guard. An
+    item that could not be graded (a crashed worker) raises EvalkitError: an error is never a reward.
     """
     from evalkit.errors import EvalkitError
     from evalkit.graders.host import shared_host
     from evalkit.graders.pool import GradeJob
 
-    if len(responses) != len(golds):
-        raise EvalkitError(
-            f"reward_batch got {len(responses)} responses but {len(golds)} golds; pass one gold per response."
-        )
-    think = ThinkSettings()
+    n = len(responses)
+    for name, values in (("golds", golds), ("reasonings", reasonings), ("finish_reasons", finish_reasons)):
+        if values is not None and len(values) != n:
+            raise EvalkitError(f"reward_batch got {n} responses but {len(values)} {name}; pass one per response.")
+    if think_policy not in ("auto", "required", "none"):
+        raise EvalkitError(f"think_policy must be 'auto', 'required' or 'none', got {think_policy!r}.")
+    think = ThinkSettings(policy=think_policy)
     jobs = [
         GradeJob(
             grader=_REWARD_GRADER,
-            sample=Sample(id=str(i), input="", target=gold),
+            sample=Sample(id=str(i), input="", target=golds[i]),
             generation=Generation(
-                task="reward", task_version="", sample_id=str(i), sample_index=0, seed=0, prompt_hash="", text=response
+                task="reward",
+                task_version="",
+                sample_id=str(i),
+                sample_index=0,
+                seed=0,
+                prompt_hash="",
+                text=response,
+                reasoning=reasonings[i] if reasonings is not None else None,
+                finish_reason=finish_reasons[i] if finish_reasons is not None else None,
             ),
             think=think,
             timeout_s=timeout_s,
         )
-        for i, (response, gold) in enumerate(zip(responses, golds, strict=True))
+        for i, response in enumerate(responses)
     ]
     scores = shared_host(workers).grade(jobs) if jobs else []
     failed = [(i, s) for i, s in enumerate(scores) if s.verdict == "error"]

@@ -90,6 +90,25 @@ def test_compile_errors_and_missing_code(grader: CodeforcesGrader, samples: dict
     assert unclosed.verdict == "unclosed_think"
 
 
+def test_a_response_cut_off_before_its_final_block_closed_has_no_answer(
+    grader: CodeforcesGrader, samples: dict[str, Sample], synthetic: ModuleType
+) -> None:
+    sample = samples["9001/A"]
+    accepted = synthetic.fenced("9001/A", "accepted")
+
+    def cut(text: str) -> Generation:
+        return Generation("codeforces", "1", "9001/A", 0, 0, "h", text, finish_reason="length")
+
+    # The accepted block was superseded by one the token limit cut: that unfinished block was the answer.
+    superseded = grader.grade(
+        sample, cut(f"<think>plan</think>{accepted}\nFaster:\n```cpp\n#include <cstdio>\nint"), ThinkSettings()
+    )
+    assert superseded.verdict == "truncated" and superseded.value == 0.0
+    assert grader.grade(sample, cut("<think>plan</think>We read n and"), ThinkSettings()).verdict == "truncated"
+    complete = grader.grade(sample, cut(f"<think>plan</think>{accepted}\nThis runs in O(n) because"), ThinkSettings())
+    assert complete.verdict == "AC"
+
+
 def test_code_in_the_reasoning_is_not_the_answer(
     grader: CodeforcesGrader, samples: dict[str, Sample], synthetic: ModuleType
 ) -> None:

@@ -86,7 +86,9 @@ def expected_metrics(task: str, limit: int, n: int, seed: int = 0) -> dict[str, 
     total = len(per_problem) * n
     out["truncated"] = (kinds["unclosed"] + kinds["truncated"]) / total
     out["unclosed_think"] = kinds["unclosed"] / total
-    out["no_answer"] = kinds["truncated"] / total
+    # The "truncated" kind is cut off inside its box: verdict `truncated`, not `no_answer` (issue 12).
+    out["no_answer"] = 0.0
+    out["truncated_verdicts"] = kinds["truncated"]
     return out
 
 
@@ -128,6 +130,9 @@ def test_run_summary_matches_independently_computed_metrics(server: ScriptedServ
     assert split and all(r["text"].startswith("Final:") for r in split)
     grades = [json.loads(x) for x in (out / "grades.jsonl").read_text().splitlines()]
     assert len(grades) == len(rows)
+    for task, n in (("aime24", 8), ("math500", 4)):
+        cut = sum(1 for g in grades if g["task"] == task and g["verdict"] == "truncated")
+        assert cut == expected_metrics(task, 6, n)["truncated_verdicts"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert manifest["tasks"]["aime24"]["dataset"]["content_hash"]

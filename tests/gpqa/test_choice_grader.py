@@ -44,7 +44,7 @@ def _generation(text: str | None, order: list[int] | None = ORDER, index: int = 
 def test_golden_file_covers_both_rules_and_no_answer_cases() -> None:
     assert len(CASES) >= 30
     assert {c["rule"] for c in CASES} == {"answer_line", "boxed", None}
-    assert {c.get("verdict") for c in CASES if c["letter"] is None} == {"no_answer", "unclosed_think"}
+    assert {c.get("verdict") for c in CASES if c["letter"] is None} == {"no_answer", "unclosed_think", "truncated"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

@@ -19,7 +19,8 @@ from evalkit.types import Generation, Sample
 
 GOLDEN_FILE = Path(__file__).parent / "golden_math.jsonl"
 GOLDEN: list[dict[str, Any]] = [json.loads(line) for line in GOLDEN_FILE.read_text("utf-8").splitlines() if line]
-VERDICTS = {"correct", "wrong", "no_answer", "unclosed_think"}
+VERDICTS = {"correct", "wrong", "no_answer", "unclosed_think", "truncated"}
+FIELDS = {"response", "gold", "integer_answers", "expected", "note", "reasoning", "finish_reason", "think_policy"}
 THINK = ThinkSettings()
 MakeGen = Callable[..., Generation]
 
@@ -32,12 +33,20 @@ def fresh_caches() -> Iterator[None]:
     yield
 
 
+def golden_think(case: dict[str, Any]) -> ThinkSettings:
+    """The case's run-level thinking decision: `think_policy` ("none" when the case has no thinking)."""
+    return ThinkSettings(policy=case.get("think_policy", "none"))
+
+
 def test_golden_file_is_well_formed_and_covers_every_verdict() -> None:
-    assert len(GOLDEN) >= 60
+    assert len(GOLDEN) >= 100
     for case in GOLDEN:
-        assert set(case) <= {"response", "gold", "integer_answers", "expected", "note", "reasoning", "finish_reason"}
+        assert set(case) <= FIELDS, case
         assert case["expected"] in VERDICTS, case
         assert case["note"], case
+        # Where thinking or a cut-off could matter, the case says which run-level decision it is graded under.
+        involved = "think>" in case["response"] or "reasoning" in case or case.get("finish_reason", "stop") != "stop"
+        assert not involved or case.get("think_policy") in {"auto", "required", "none"}, case
     assert {c["expected"] for c in GOLDEN} == VERDICTS
 
 
@@ -45,7 +54,7 @@ def test_golden_file_is_well_formed_and_covers_every_verdict() -> None:
 def test_golden_case_through_the_pool(case: dict[str, Any], pool: GradingPool, make_generation: MakeGen) -> None:
     grader = GraderRef("math", {"integer_answers": bool(case.get("integer_answers", False))})
     generation = make_generation(case["response"], case.get("reasoning"), case.get("finish_reason", "stop"))
-    job = GradeJob(grader=grader, sample=Sample("p", "", case["gold"]), generation=generation, think=THINK)
+    job = GradeJob(grader=grader, sample=Sample("p", "", case["gold"]), generation=generation, think=golden_think(case))
     score = pool.submit(job).result(timeout=120)
     assert score.verdict == case["expected"], f"{case['note']}: {score.explanation}"
     assert score.value == (1.0 if case["expected"] == "correct" else 0.0)
@@ -71,6 +80,13 @@ def test_golden_case_through_the_pool(case: dict[str, Any], pool: GradingPool, m
         ("\\boxed{\\{1, 2\\}} so", "\\{1, 2\\}"),
         ("\\boxed{12", "12"),
         ("\\boxed{1}, \\boxed{}", ""),
+        ("$$\\boxed{(2, 2)} \\quad \\text{and} \\quad \\boxed{(6, 2)}$$", "(2, 2), (6, 2)"),
+        ("\\($y_1 = \\boxed{a} \\) and \\( y_2 = \\boxed{b} \\)", "a, b"),
+        ("$\\boxed{(3, 3)} \\text{ for part (a) and } \\boxed{(1, 1)}$", "(3, 3), (1, 1)"),
+        ("\\boxed{6}. Wait, no: \\boxed{5}", "5"),
+        ("\\boxed{6}, no wait, \\boxed{5}", "5"),
+        ("\\boxed{3} then \\boxed{5}", "5"),
+        ("\\boxed{4}, \\boxed{4}", "4"),
     ],
 )
 def test_final_boxed(text: str, expected: str | None) -> None:
@@ -241,3 +257,17 @@ def test_reward_batch_bounds_the_time_per_item() -> None:
 def test_reward_batch_needs_one_gold_per_response() -> None:
     with pytest.raises(EvalkitError, match="2 responses but 1 golds"):
         reward_batch(["a", "b"], ["1"])
+    with pytest.raises(EvalkitError, match="2 responses but 1 finish_reasons"):
+        reward_batch(["a", "b"], ["1", "2"], finish_reasons=["stop"])
+    with pytest.raises(EvalkitError, match="think_policy must be"):
+        reward_batch(["a"], ["1"], think_policy="sometimes")  # type: ignore[arg-type]
+
+
+def test_reward_applies_truncation_and_the_thinking_decision() -> None:
+    assert reward("So the answer is \\boxed{204", "204") == 1.0  # an unclosed box at a natural stop
+    assert reward("So the answer is \\boxed{204", "204", finish_reason="length") == 0.0
+    thinking = "Okay, let me think. Maybe the answer is \\boxed{204}? Let me double-check the"
+    assert reward(thinking, "204", think_policy="required") == 0.0
+    assert reward(thinking, "204", think_policy="none") == 1.0
+    assert reward("<think>still thinking \\boxed{4}", "4", reasoning="First, 2 + 2.") == 0.0
+    assert reward("The answer is \\boxed{4}.", "4", reasoning="First, 2 + 2.") == 1.0

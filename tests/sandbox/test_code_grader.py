@@ -29,7 +29,8 @@ def _sample(case: dict[str, Any]) -> Sample:
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_golden_cases(bwrap_sandbox: Sandbox, case: dict[str, Any]) -> None:
     grader = CodeGrader(timeout_s=2.0)
-    score = grader.grade(_sample(case), _generation(case["text"]), ThinkSettings())
+    generation = _generation(case["text"], reasoning=case.get("reasoning"), finish_reason=case.get("finish_reason"))
+    score = grader.grade(_sample(case), generation, ThinkSettings())
     assert score.verdict == case["verdict"], score.explanation
     assert score.value == (1.0 if case["verdict"] == "AC" else 0.0)
     if case["verdict"] in ("AC", "WA"):
