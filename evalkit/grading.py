@@ -26,7 +26,11 @@ WINDOW_PER_WORKER = 64
 
 
 class GradingStage:
-    """Grades generations as they are handed over and stores each grade as it returns."""
+    """Grades generations as they are handed over and stores each grade as it returns.
+
+    `think` may change between submissions (a run's `auto` thinking decision); each grade's key
+    records the settings it was made under.
+    """
 
     def __init__(
         self,
@@ -38,7 +42,7 @@ class GradingStage:
         on_graded: Callable[[Generation, Score], None],
     ) -> None:
         self._pool, self._sink, self._planned = pool, sink, planned
-        self._think, self._timeout_s, self._on_graded = think, timeout_s, on_graded
+        self.think, self._timeout_s, self._on_graded = think, timeout_s, on_graded
         self._loop = asyncio.get_running_loop()
         self._done: asyncio.Queue[tuple[Generation, str, Score]] = asyncio.Queue()
         self._outstanding = 0
@@ -47,8 +51,8 @@ class GradingStage:
     async def submit(self, gen: Generation) -> None:
         """Start grading `gen`; waits while the window is full (storing grades as they return)."""
         pt = self._planned[gen.task]
-        job = pt.grade_job(gen, self._think, self._timeout_s)
-        key = pt.grade_key(gen.sample_id, generation_hash(gen), self._think, job.timeout_s)
+        job = pt.grade_job(gen, self.think, self._timeout_s)
+        key = pt.grade_key(gen.sample_id, generation_hash(gen), self.think, job.timeout_s)
         self._outstanding += 1
         self._pool.submit(job).add_done_callback(self._deliver(gen, key))
         while self._outstanding >= self._window:

@@ -23,6 +23,7 @@ from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
 from evalkit.graders.ray_pool import make_grading_pool
 from evalkit.plan import plan_run
+from evalkit.resume import run_think, shows_thinking, think_record
 from evalkit.runner import summarize_run
 from evalkit.store import GENERATIONS, RunDir, RunWriter, latest_offsets, read_row_at
 from evalkit.summary import GenInfo, for_summary
@@ -46,12 +47,15 @@ def regrade(
         config = config.model_copy(update={"grading_workers": workers})
     resolved = resolve_data_dir(config.data_dir)
     planned = plan_run(config, resolved)
-    think = ThinkSettings(marker=config.think_marker, policy=config.think_policy)
     covered = {(pt.name, s.id, i) for pt in planned for s in pt.data.samples for i in range(pt.n)}
+    opens_think = bool((manifest.get("think") or {}).get("prompt_opens_think"))
     with RunWriter(run_dir) as writer:
         writer.begin()
+        offsets = sorted(o for key, o in latest_offsets(writer.path / GENERATIONS).items() if key in covered)
+        think = run_think(config, opens_think or _shows_thinking(writer.path / GENERATIONS, offsets, config))
         with writer.replacing_grades(covered) as sink:
-            summary = asyncio.run(_regrade(writer, sink, covered, config, planned, think, resolved, quiet))
+            summary = asyncio.run(_regrade(writer, sink, offsets, config, planned, think, resolved, quiet))
+        summary["think"] = manifest["think"] = think_record(think, opens_think)
         writer.write_summary(summary)
         manifest["graders_at_regrade"] = {pt.name: pt.grader_version for pt in planned}
         manifest["status"] = "complete" if summary["complete"] else "incomplete"
@@ -63,10 +67,15 @@ def regrade(
     return summary
 
 
+def _shows_thinking(path: Path, offsets: list[int], config: RunConfig) -> bool:
+    """The `auto` evidence over the stored generations the run covers (as `evalkit run` decides it)."""
+    return any(shows_thinking(Generation.from_dict(read_row_at(path, o)), config.think_marker) for o in offsets)
+
+
 async def _regrade(
     writer: RunWriter,
     sink: Callable[[dict[str, Any]], None],
-    covered: set[Key],
+    offsets: list[int],
     config: RunConfig,
     planned: list[Any],
     think: ThinkSettings,
@@ -77,7 +86,6 @@ async def _regrade(
 
     by_name = {pt.name: pt for pt in planned}
     path = writer.path / GENERATIONS
-    offsets = sorted(o for key, o in latest_offsets(path).items() if key in covered)
     infos: dict[Key, GenInfo] = {}
     scores: dict[Key, Score] = {}
     with make_grading_pool(config) as pool, Progress(disable=quiet) as progress:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalkit.answer import ReasoningDetector, thinks
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
@@ -37,6 +38,7 @@ class StoredRow:
     error: str | None
     info: GenInfo
     generation_hash: str
+    shows_thinking: bool
 
 
 @dataclass
@@ -48,19 +50,46 @@ class RunState:
     todo: list[Request] = field(default_factory=list)
     to_grade: list[int] = field(default_factory=list)  # byte offsets in generations.jsonl
     mismatches: list[str] = field(default_factory=list)
+    reasoning: bool = False  # evidence that the model thinks (the `auto` decision)
+    think: ThinkSettings = field(default_factory=ThinkSettings)
+
+
+def run_think(config: RunConfig, reasoning_model: bool) -> ThinkSettings:
+    """The answer-region settings of a run: its options, plus the `auto` decision when that applies."""
+    decided = reasoning_model if config.think_policy == "auto" else None
+    return ThinkSettings(marker=config.think_marker, policy=config.think_policy, reasoning_model=decided)
+
+
+def think_record(think: ThinkSettings, prompt_opens_think: bool) -> dict[str, Any]:
+    """The manifest's and summary's record of how answers were found."""
+    return {
+        "marker": think.marker,
+        "policy": think.policy,
+        "reasoning_model": thinks(think.policy, think.reasoning_model),
+        "prompt_opens_think": prompt_opens_think,
+    }
+
+
+def shows_thinking(gen: Generation, marker: str) -> bool:
+    """Whether one generation shows that the model thinks (evalkit.answer.ReasoningDetector)."""
+    detector = ReasoningDetector(marker=marker)
+    detector.observe(gen)
+    return detector.decided
 
 
 def read_state(
-    run: RunDir, planned: Sequence[PlannedTask], config: RunConfig, identity: str, think: ThinkSettings
+    run: RunDir, planned: Sequence[PlannedTask], config: RunConfig, identity: str, *, prompt_opens_think: bool
 ) -> RunState:
     """Decide, per key, what can be reused: a generation made with this prompt, sampling and identity,
     and a grade whose key (evalkit.plan.PlannedTask.grade_key) is unchanged. Reads only.
 
-    A grade that failed (verdict `error`) is never reused: it is retried like a failed generation.
+    The `auto` thinking decision is taken over the generations that are kept (and the rendered
+    prompt); grade keys are computed under it. A grade that failed (verdict `error`) is never
+    reused: it is retried like a failed generation.
     """
-    rows = _stored_rows(run.path / GENERATIONS)
-    grade_rows = {key: row for key, row in run.grades().items() if row.get("verdict") != "error"}
+    rows = _stored_rows(run.path / GENERATIONS, config.think_marker)
     state = RunState()
+    kept: list[tuple[PlannedTask, Request, StoredRow]] = []
     for pt in planned:
         for req in pt.requests(config.seed):
             row = rows.get(req.key)
@@ -72,20 +101,24 @@ def read_state(
                 state.mismatches.append(f"{req.task} {req.sample_id}#{req.sample_index}: {why}")
                 state.todo.append(req)
                 continue
-            state.generations[req.key] = row.info
-            sample = pt.sample(req.sample_id)
-            timeout = pt.job_timeout(sample, config.grading_timeout_s)
-            stored = grade_rows.get(req.key)
-            if stored is not None and stored.get("grade_key") == pt.grade_key(
-                req.sample_id, row.generation_hash, think, timeout
-            ):
-                state.grades[req.key] = for_summary(score_from_row(stored))
-            else:
-                state.to_grade.append(row.offset)
+            kept.append((pt, req, row))
+    state.reasoning = prompt_opens_think or any(row.shows_thinking for _, _, row in kept)
+    state.think = run_think(config, state.reasoning)
+    grade_rows = {key: row for key, row in run.grades().items() if row.get("verdict") != "error"}
+    for pt, req, row in kept:
+        state.generations[req.key] = row.info
+        timeout = pt.job_timeout(pt.sample(req.sample_id), config.grading_timeout_s)
+        stored = grade_rows.get(req.key)
+        if stored is not None and stored.get("grade_key") == pt.grade_key(
+            req.sample_id, row.generation_hash, state.think, timeout
+        ):
+            state.grades[req.key] = for_summary(score_from_row(stored))
+        else:
+            state.to_grade.append(row.offset)
     return state
 
 
-def _stored_rows(path: Path) -> dict[Key, StoredRow]:
+def _stored_rows(path: Path, marker: str) -> dict[Key, StoredRow]:
     rows: dict[Key, StoredRow] = {}
     for offset, raw in scan_jsonl(path):
         try:
@@ -100,6 +133,7 @@ def _stored_rows(path: Path) -> dict[Key, StoredRow]:
             error=gen.error,
             info=GenInfo.of(gen),
             generation_hash=generation_hash(gen),
+            shows_thinking=shows_thinking(gen, marker),
         )
     return rows
 

@@ -20,18 +20,19 @@ from typing import Any
 from evalkit import __version__
 from evalkit.adapters.base import Adapter
 from evalkit.adapters.select import open_adapter
+from evalkit.answer import prompt_opens_thinking
 from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.failfast import FailFast
-from evalkit.graders.base import CODE_GRADERS, ThinkSettings
+from evalkit.graders.base import CODE_GRADERS
 from evalkit.graders.pool import GradingPool
 from evalkit.graders.ray_pool import RayGradingPool, make_grading_pool
 from evalkit.grading import GradingStage
 from evalkit.identity import generation_identity, identity_hash
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.progress import RunProgress
-from evalkit.resume import RunState, check_same_run, read_state
+from evalkit.resume import RunState, check_same_run, read_state, run_think, shows_thinking, think_record
 from evalkit.store import GENERATIONS, MANIFEST, SUMMARY, RunDir, RunWriter, read_row_at
 from evalkit.summary import GenInfo, TaskResults, for_summary, summarize_task, vote_classes
 from evalkit.types import Generation, Score
@@ -125,13 +126,15 @@ async def _run(
         await check()
     engine = adapter.identity()
     identity = generation_identity(config.model, config.api, engine)
-    think = ThinkSettings(marker=config.think_marker, policy=config.think_policy)
+    tail = engine.get("generation_prompt_tail")
+    opens_think = isinstance(tail, str) and prompt_opens_thinking(tail, config.think_marker)
     with RunWriter(output) as writer:
         previous = _previous_manifest(writer)
+        state = read_state(writer, planned, config, identity_hash(identity), prompt_opens_think=opens_think)
         manifest = _manifest(config, output, planned, choice, engine, identity, previous)
+        manifest["think"] = think_record(state.think, opens_think)
         if sandbox is not None:
             manifest["sandbox"] = sandbox
-        state = read_state(writer, planned, config, identity_hash(identity), think)
         check_same_run(output, previous, manifest, state, overwrite=config.overwrite)
         writer.begin()
         writer.write_manifest(manifest)
@@ -142,7 +145,7 @@ async def _run(
             writer.write_manifest(manifest)
         else:
             summary = await _generate_and_grade(
-                config, planned, adapter, writer, manifest, state, identity_hash(identity), think, data_dir, quiet
+                config, planned, adapter, writer, manifest, state, identity_hash(identity), data_dir, quiet
             )
     if not quiet:
         from evalkit.table import print_summary
@@ -159,10 +162,15 @@ async def _generate_and_grade(
     manifest: dict[str, Any],
     state: RunState,
     identity: str,
-    think: ThinkSettings,
     data_dir: Path | None,
     quiet: bool,
 ) -> dict[str, Any]:
+    """Generate what is missing, grade what is not graded under the current keys, summarise.
+
+    Under `--think-policy auto` the first sample that shows thinking makes the run a reasoning run;
+    grades made before under "never thinks" are then stale and graded again at the end, so every
+    grade of the summary follows from the run's final decision.
+    """
     by_name = {pt.name: pt for pt in planned}
     requests = {r.key: r for r in state.todo}
     progress = RunProgress(
@@ -174,8 +182,9 @@ async def _generate_and_grade(
         progress.graded(score)
 
     failfast = FailFast()
+    started_with = state.think
     with _interrupted_on_error(writer, manifest), make_grading_pool(config) as pool, progress:
-        grading = GradingStage(pool, writer.append_grade, by_name, think, config.grading_timeout_s, graded)
+        grading = GradingStage(pool, writer.append_grade, by_name, state.think, config.grading_timeout_s, graded)
         for offset in state.to_grade:
             await grading.submit(Generation.from_dict(read_row_at(writer.path / GENERATIONS, offset)))
         stream = adapter.generate(state.todo)
@@ -191,6 +200,9 @@ async def _generate_and_grade(
                 writer.append_generation(gen, params_hash=by_name[gen.task].params_hash, identity_hash=identity)
                 state.generations[gen.key] = GenInfo.of(gen)
                 progress.generated(gen)
+                if not state.reasoning and shows_thinking(gen, config.think_marker):
+                    state.reasoning = True
+                    state.think = grading.think = run_think(config, True)
                 if gen.error is None:
                     await grading.submit(gen)
                 else:
@@ -202,16 +214,36 @@ async def _generate_and_grade(
         finally:
             await _close(stream)
         await grading.finish()
+        opens_think = bool(manifest["think"]["prompt_opens_think"])
+        if state.think != started_with:
+            await _regrade_stale(writer, planned, config, identity, opens_think, grading)
+        manifest["think"] = think_record(state.think, opens_think)
         unmatched = getattr(adapter, "unmatched", None)
         if unmatched is not None and unmatched():
             manifest["replay_unmatched"] = unmatched()
             _warn_unmatched(manifest["replay_unmatched"])
         summary = summarize_run(planned, state.generations, state.grades, pool, config, data_dir=data_dir)
+        summary["think"] = manifest["think"]
     writer.write_summary(summary)
     manifest["status"] = "complete" if summary["complete"] else "incomplete"
     manifest["finished_at"] = _now()
     writer.write_manifest(manifest)
     return summary
+
+
+async def _regrade_stale(
+    writer: RunWriter,
+    planned: list[PlannedTask],
+    config: RunConfig,
+    identity: str,
+    prompt_opens_think: bool,
+    grading: GradingStage,
+) -> None:
+    """Grade again what was graded before the thinking decision changed (the run's rows are re-read)."""
+    fresh = read_state(writer, planned, config, identity, prompt_opens_think=prompt_opens_think)
+    for offset in fresh.to_grade:
+        await grading.submit(Generation.from_dict(read_row_at(writer.path / GENERATIONS, offset)))
+    await grading.finish()
 
 
 async def _close(stream: AsyncIterator[Generation]) -> None:
@@ -311,7 +343,6 @@ def _manifest(
         "backend": {"name": choice["backend"], **choice},
         "engine": dict(engine),
         "generation_identity": dict(identity),
-        "think": {"marker": config.think_marker, "policy": config.think_policy},
         "tasks": {pt.name: pt.manifest_entry() for pt in planned},
         "packages": _package_versions(),
         "host": {"platform": platform.platform(), "machine": platform.machine()},

@@ -155,6 +155,10 @@ class ChatTokenizer(Protocol):
     def encode(self, text: str, **kwargs: Any) -> list[int]: ...
 
 
+# How much of the end of a rendered prompt the manifest keeps (enough for `<｜Assistant｜><think>\n`).
+PROMPT_TAIL_CHARS = 64
+
+
 class PromptBuilder:
     """Turns Requests into prompt token ids with the model's (or the overriding) chat template.
 
@@ -174,12 +178,32 @@ class PromptBuilder:
         return self._override if self._override is not None else (own if isinstance(own, str) else None)
 
     def template_identity(self) -> dict[str, Any]:
-        """Where the chat template came from and its hash, for the manifest."""
+        """Where the chat template came from, its hash, and the end of a rendered prompt.
+
+        The tail shows whether the template opens the thinking for the model (DeepSeek-R1-Distill's
+        ends `<｜Assistant｜><think>\\n`): the run's `auto` decision reads it
+        (evalkit.answer.prompt_opens_thinking), since such a model's unfinished thinking carries no tag.
+        """
         template = self.template
         return {
             "chat_template_source": "file" if self._override is not None else "tokenizer",
             "chat_template_sha256": stable_hash(template) if template is not None else None,
+            "generation_prompt_tail": self._rendered_tail(),
         }
+
+    def _rendered_tail(self) -> str | None:
+        if self.template is None:
+            return None
+        try:
+            text = self._tokenizer.apply_chat_template(
+                [{"role": "user", "content": "?"}],
+                chat_template=self.template,
+                add_generation_prompt=True,
+                tokenize=False,
+            )
+        except Exception:  # a template that cannot render a plain user turn: no evidence either way
+            return None
+        return str(text)[-PROMPT_TAIL_CHARS:]
 
     def check(self, requests: Sequence[Request]) -> None:
         """Refuse chat requests when there is no chat template (before anything is generated)."""

@@ -74,3 +74,27 @@ def slow_reply(body: dict[str, Any], attempt: int) -> Reply:
     from dataclasses import replace
 
     return replace(reply(body, attempt), delay_s=0.03)
+
+
+# Seeds (comma-separated) whose R1-style samples never close their thinking.
+TAGLESS_ENV = "RUNS_SCRIPT_TAGLESS_SEEDS"
+
+
+def r1_reply(body: dict[str, Any], attempt: int) -> Reply:
+    """A DeepSeek-R1-Distill-style model: its template opens `<think>`, so no reply has an opening tag.
+
+    Samples whose seed is listed in RUNS_SCRIPT_TAGLESS_SEEDS stop mid-thought (finish_reason stop)
+    after writing a box; the others close their thinking and answer.
+    """
+    content = body["messages"][-1]["content"]
+    answer = answer_for(content.split("\nPlease reason step by step")[0])
+    tagless = {int(s) for s in os.environ.get(TAGLESS_ENV, "").split(",") if s}
+    if int(body.get("seed", 0)) in tagless:
+        return Reply(text=f"Okay, let me think. Maybe the answer is \\boxed{{{answer}}}? Let me double-check the")
+    return Reply(text=f"Let me see.</think>The answer is \\boxed{{{answer}}}.")
+
+
+def plain_reply(body: dict[str, Any], attempt: int) -> Reply:
+    """A model that never thinks: the whole reply is the answer."""
+    content = body["messages"][-1]["content"]
+    return Reply(text=f"The answer is \\boxed{{{answer_for(content.split(chr(10) + 'Please reason')[0])}}}.")
