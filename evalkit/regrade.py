@@ -38,7 +38,7 @@ def regrade(
         raise EvalkitError(
             f"The manifest of '{run_dir}' has no usable config ({e}); it was not written by `evalkit run`."
         ) from e
-    resolved = resolve_data_dir(config.data_dir)
+    resolved = resolve_data_dir(config.data_dir, config.data_source)
     planned = plan_run(config, resolved)
     by_name = {pt.name: pt for pt in planned}
     think = ThinkSettings(marker=config.think_marker, policy=config.think_policy)

@@ -30,6 +30,7 @@ from evalkit.graders.ray_pool import RayGradingPool, make_grading_pool
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.progress import RunProgress
 from evalkit.seeds import stable_hash
+from evalkit.simulated import SIMULATED_MODEL
 from evalkit.store import (
     GENERATIONS,
     MANIFEST,
@@ -190,7 +191,7 @@ def _sandbox_preflight(config: RunConfig, planned: Sequence[PlannedTask]) -> dic
 
 def run(config: RunConfig, *, quiet: bool = False) -> Path:
     """Run (or resume) an evaluation and return the run directory."""
-    data_dir = resolve_data_dir(config.data_dir)
+    data_dir = resolve_data_dir(config.data_dir, config.data_source)
     if config.backend == "replay" and config.replay is None:
         raise EvalkitError("--backend replay needs --replay FILE (JSONL rows: task, sample_id, sample_index, text).")
     if config.backend == "openai" and not config.base_urls:
@@ -235,6 +236,11 @@ async def _generate_and_grade(
     if check is not None:
         await check()
     identity = adapter.identity()
+    simulated = bool(identity.get("simulated"))
+    if simulated and not quiet:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold yellow]{identity['notice']}[/]", highlight=False)
     mhash = model_hash(config, identity)
     think = ThinkSettings(marker=config.think_marker, policy=config.think_policy)
     with RunWriter(output) as writer:
@@ -260,6 +266,7 @@ async def _generate_and_grade(
             total_generate=len(state.todo),
             total_grade=len(state.todo) + len(state.to_grade),
             enabled=not quiet,
+            label="simulated" if simulated else "",
         )
         with _interrupted_on_error(writer, manifest), make_grading_pool(config) as pool, progress:
             grading = _GradingPipeline(pool, writer, by_name, state, progress, think, config.grading_timeout_s)
@@ -379,6 +386,7 @@ def summarize_run(
         tasks[pt.name] = summarize_task(res, classes, data_dir)
     return {
         "model": config.model,
+        "simulated": config.model == SIMULATED_MODEL,
         "complete": all(t["error"] is None for t in tasks.values()),
         "tasks": tasks,
         "created_at": _now(),
@@ -426,6 +434,7 @@ def _manifest(
     return {
         "run_id": output.name,
         "model": config.model,
+        "simulated": bool(identity.get("simulated")),
         "config": config.model_dump(mode="json"),
         "backend": {"name": choice["backend"], **choice},
         "engine": dict(identity),
