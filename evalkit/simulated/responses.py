@@ -180,6 +180,20 @@ def simulate(
 ) -> Simulated:
     """The response to sample `sample_index` of `sample` (request `seed`, request `metadata`)."""
     kind = draw_kind(sample, task, grader, seed)
+    return respond(kind, sample, task, grader, sample_index, seed, metadata, max_tokens)
+
+
+def respond(
+    kind: Kind,
+    sample: Sample,
+    task: str,
+    grader: str,
+    sample_index: int,
+    seed: int,
+    metadata: dict[str, Any],
+    max_tokens: int,
+) -> Simulated:
+    """The simulated response of a given kind (the kind must be one the problem can draw)."""
     opening = f"<think>\nSimulated reasoning for {task} {sample.id}, sample {sample_index} (seed {seed})."
     if kind is Kind.TRUNCATED:
         return Simulated(opening + " Still working" + " ..." * 20, "length", kind, max_tokens)
