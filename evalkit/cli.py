@@ -189,10 +189,11 @@ def list_tasks() -> None:
 
 def _register_optional_commands() -> None:
     # Report, gate and codeforces commands each live in their own module under evalkit/commands/.
-    from evalkit.commands import codeforces, gate, report, selfcheck
+    from evalkit.commands import codeforces, doctor, gate, report, selfcheck
 
     app.command(name="report")(handles_errors(report.report))
     app.command(name="selfcheck", help=selfcheck.SELFCHECK_HELP)(handles_errors(selfcheck.selfcheck))
+    app.command(name="doctor", help=doctor.DOCTOR_HELP)(handles_errors(doctor.doctor))
     app.command(name="compare")(handles_errors(gate.compare))
     app.command(name="gate")(handles_errors(gate.gate))
     app.add_typer(codeforces.codeforces_app, name="codeforces")
