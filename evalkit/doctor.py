@@ -65,7 +65,11 @@ def sandbox_findings() -> list[Finding]:
     ):
         works = isolation_works(kind)  # type: ignore[arg-type]
         installed = shutil.which(kind) is not None
-        detail = "starts an isolated process" if works else ("installed but cannot isolate" if installed else "not installed")
+        detail = (
+            "starts an isolated process"
+            if works
+            else ("installed but cannot isolate" if installed else "not installed")
+        )
         out.append(Finding("sandbox", kind, "ok" if works else "warn", detail, "" if works else advice))
     out.append(_guard("sandbox", "docker", _docker, "start the Docker daemon (or use --sandbox local)"))
     if not any(f.status == "ok" for f in out):
@@ -158,7 +162,9 @@ def _gpu() -> Finding:
     if shutil.which("nvidia-smi"):
         return Finding("engines", "gpu", "warn", "nvidia-smi is present but torch sees no CUDA device",
                        "install a CUDA build of torch")  # fmt: skip
-    return Finding("engines", "gpu", "info", "no GPU: the simulated model, a server (--base-url) or CPU engines run here")
+    return Finding(
+        "engines", "gpu", "info", "no GPU: the simulated model, a server (--base-url) or CPU engines run here"
+    )
 
 
 def hub_reachable() -> tuple[bool, str]:
@@ -177,7 +183,10 @@ def hub_reachable() -> tuple[bool, str]:
 def _hub_cached(hub_id: str) -> bool:
     home = Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface")
     cache = Path(os.environ.get("HF_DATASETS_CACHE") or home / "datasets")
-    return any(cache.glob(hub_id.replace("/", "___") + "*")) or (home / "hub" / f"datasets--{hub_id.replace('/', '--')}").is_dir()
+    return (
+        any(cache.glob(hub_id.replace("/", "___") + "*"))
+        or (home / "hub" / f"datasets--{hub_id.replace('/', '--')}").is_dir()
+    )
 
 
 def data_findings(hub: tuple[bool, str]) -> list[Finding]:
@@ -196,7 +205,11 @@ def data_findings(hub: tuple[bool, str]) -> list[Finding]:
         if spec.bundled is not None:
             try:
                 loaded = load_task_samples(task, None, source="bundled")
-                where.append(f"bundled ({len(loaded.samples)} samples" + ("" if spec.bundled.matches_hub else ", differs from the Hub") + ")")
+                where.append(
+                    f"bundled ({len(loaded.samples)} samples"
+                    + ("" if spec.bundled.matches_hub else ", differs from the Hub")
+                    + ")"
+                )
                 usable = True
             except EvalkitError as e:
                 where.append(f"bundled copy broken: {e}")
@@ -214,9 +227,13 @@ def data_findings(hub: tuple[bool, str]) -> list[Finding]:
         else:
             where.append(f"Hub not reachable ({hub[1]})")
         status: Status = "ok" if usable else ("fail" if name in DEFAULT_TASKS else "warn")
-        advice = "" if usable else (
-            f"pass --data-dir DIR (or set {DATA_DIR_ENV}) holding {spec.offline_path}, or get network access and "
-            "pip install 'evalkit[hf]'"
+        advice = (
+            ""
+            if usable
+            else (
+                f"pass --data-dir DIR (or set {DATA_DIR_ENV}) holding {spec.offline_path}, or get network access and "
+                "pip install 'evalkit[hf]'"
+            )
         )
         out.append(Finding("data", name, status, "; ".join(where), advice))
     return out
@@ -225,7 +242,14 @@ def data_findings(hub: tuple[bool, str]) -> list[Finding]:
 def diagnose() -> list[Finding]:
     """Every probe, in report order."""
     hub = hub_reachable()
-    findings = [Finding("evalkit", "version", "info", f"evalkit {__version__}, Python {platform.python_version()}, {platform.platform()}")]
+    findings = [
+        Finding(
+            "evalkit",
+            "version",
+            "info",
+            f"evalkit {__version__}, Python {platform.python_version()}, {platform.platform()}",
+        )
+    ]
     findings += grader_findings()
     findings += sandbox_findings()
     findings += engine_findings()

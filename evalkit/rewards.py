@@ -31,7 +31,9 @@ def choice(response: str, correct_letter: str) -> float:
     return reward(response, correct_letter)
 
 
-def ifeval(response: str, instruction_id_list: Sequence[str], kwargs: Sequence[Mapping[str, Any]]) -> dict[str, list[bool]]:
+def ifeval(
+    response: str, instruction_id_list: Sequence[str], kwargs: Sequence[Mapping[str, Any]]
+) -> dict[str, list[bool]]:
     """Per-instruction IFEval results: {"strict": [...], "loose": [...]}, in instruction order."""
     from evalkit.graders.ifeval import reward
 

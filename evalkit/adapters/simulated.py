@@ -38,7 +38,13 @@ class SimulatedAdapter:
 
     def identity(self) -> dict[str, Any]:
         """Marks the run as simulated in the manifest (engine, version, what it is)."""
-        return {"engine": "simulated", "simulated": True, "model": SIMULATED_MODEL, "version": __version__, "notice": NOTICE}
+        return {
+            "engine": "simulated",
+            "simulated": True,
+            "model": SIMULATED_MODEL,
+            "version": __version__,
+            "notice": NOTICE,
+        }
 
     async def generate(self, requests: Sequence[Request]) -> AsyncIterator[Generation]:
         """One simulated Generation per request; its kind is kept in the metadata for `evalkit selfcheck`."""

@@ -24,7 +24,9 @@ Examples:
 
 
 def selfcheck(
-    tasks: Annotated[str, typer.Option(help="Tasks to run (bundled ones need no network).")] = "aime24,aime25,math500,ifeval",
+    tasks: Annotated[
+        str, typer.Option(help="Tasks to run (bundled ones need no network).")
+    ] = "aime24,aime25,math500,ifeval",
     n: Annotated[int | None, typer.Option(help="Samples per problem (default: each task's).")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N problems of each task.")] = None,
     seed: Annotated[int, typer.Option(help="Run seed.")] = 0,

@@ -45,12 +45,18 @@ def _hub_samples(task: str, rows: list[dict[str, Any]], monkeypatch: pytest.Monk
 def test_aime24_hub_rows_give_the_bundled_samples(monkeypatch: pytest.MonkeyPatch) -> None:
     # HuggingFaceH4/aime_2024: integer ids 60..89, a year column, the same problem/answer/url.
     hub = [{**row, "id": 60 + i, "year": "2024"} for i, row in enumerate(_rows("aime24/test.jsonl"))]
-    assert _hub_samples("aime24", hub, monkeypatch).content_hash == load_task_samples(get_task("aime24"), None).content_hash
+    assert (
+        _hub_samples("aime24", hub, monkeypatch).content_hash
+        == load_task_samples(get_task("aime24"), None).content_hash
+    )
 
 
 def test_math500_hub_rows_give_the_bundled_samples(monkeypatch: pytest.MonkeyPatch) -> None:
     hub = _rows("math500/test.jsonl")
-    assert _hub_samples("math500", hub, monkeypatch).content_hash == load_task_samples(get_task("math500"), None).content_hash
+    assert (
+        _hub_samples("math500", hub, monkeypatch).content_hash
+        == load_task_samples(get_task("math500"), None).content_hash
+    )
 
 
 def test_ifeval_hub_rows_padded_with_nulls_give_the_bundled_samples(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,7 +64,10 @@ def test_ifeval_hub_rows_padded_with_nulls_give_the_bundled_samples(monkeypatch:
     # Arrow gives every kwargs dict the union of all keys, null where an instruction has none.
     keys = sorted({k for row in rows for kw in row["kwargs"] for k in kw})
     hub = [{**row, "kwargs": [{k: kw.get(k) for k in keys} for kw in row["kwargs"]]} for row in rows]
-    assert _hub_samples("ifeval", hub, monkeypatch).content_hash == load_task_samples(get_task("ifeval"), None).content_hash
+    assert (
+        _hub_samples("ifeval", hub, monkeypatch).content_hash
+        == load_task_samples(get_task("ifeval"), None).content_hash
+    )
 
 
 def test_aime25_hub_degree_answer_is_the_integer_and_the_text_difference_is_recorded() -> None:

@@ -23,7 +23,18 @@ def test_doctor_reports_this_machine_and_passes_when_the_default_tasks_can_run(m
     assert time.monotonic() - start < 60, "the doctor must not hang on the network"
     assert result.exit_code == 0, result.output
     text = _flat(result.output)
-    for probe in ("bwrap", "unshare", "docker", "punkt (IFEval)", "vllm", "transformers", "ray", "gpu", "aime24", "gpqa_diamond"):
+    for probe in (
+        "bwrap",
+        "unshare",
+        "docker",
+        "punkt (IFEval)",
+        "vllm",
+        "transformers",
+        "ray",
+        "gpu",
+        "aime24",
+        "gpqa_diamond",
+    ):
         assert probe in text, probe
     assert "The default tasks (aime24, aime25, math500, ifeval) can run here." in text
 

@@ -25,7 +25,6 @@ SCRIPT = f"{HERE / 'math_script.py'}:reply"
 PROMPT_SUFFIX = "\nPlease reason step by step, and put your final answer within \\boxed{}."
 
 
-
 def _script():  # type: ignore[no-untyped-def]
     import importlib.util
 
