@@ -70,7 +70,7 @@ def _child(args: argparse.Namespace) -> float:
     elif args.child == "grade":
         regrade(args.out, quiet=True)
     else:
-        planned = plan_run(config, resolve_data_dir(config.data_dir))
+        planned = plan_run(config, resolve_data_dir(config.data_dir, config.data_source))
         requests = [r for pt in planned for r in pt.requests(config.seed)]
         adapter = make_adapter("openai", config)
 

@@ -95,7 +95,7 @@ Rerunning the same command resumes: only missing samples are requested.
 def run(
     model: Annotated[str, typer.Option(help="Model name (served name, Hub id or local path).")],
     tasks: Annotated[str, typer.Option(help="Comma-separated tasks; task@n=N sets n for one task.")],
-    backend: Annotated[str, typer.Option(help="auto|vllm|openai|transformers|replay")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto|vllm|openai|transformers|replay|simulated")] = "auto",
     base_url: Annotated[list[str], typer.Option(help="OpenAI-compatible endpoint; repeat for several.")] = [],  # noqa: B006
     api: Annotated[str, typer.Option(help="chat, or completions for base models.")] = "chat",
     n: Annotated[int | None, typer.Option(help="Samples per problem for every task (default: task's).")] = None,
@@ -105,8 +105,11 @@ def run(
     seed: Annotated[int, typer.Option(help="Run seed; each sample's seed derives from it.")] = 0,
     limit: Annotated[int | None, typer.Option(help="Only the first N problems of each task.")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Offline data folder (else $EVALKIT_DATA_DIR, else the Hub).")
+        Path | None, typer.Option(help="Offline data folder (else $EVALKIT_DATA_DIR, else bundled copy or Hub).")
     ] = None,
+    data_source: Annotated[
+        str, typer.Option(help="auto (data dir, else the bundled copy, else the Hub) | bundled | hub.")
+    ] = "auto",
     output: Annotated[Path | None, typer.Option(help="Run directory (default results/<model>-<time>).")] = None,
     concurrency: Annotated[int, typer.Option(help="Concurrent requests (openai backend).")] = 64,
     request_timeout: Annotated[float, typer.Option(help="Seconds per request before a retry.")] = 1800.0,
@@ -152,6 +155,7 @@ def run(
             "seed": seed,
             "limit": limit,
             "data_dir": data_dir,
+            "data_source": data_source,
             "output": output,
             "concurrency": concurrency,
             "request_timeout_s": request_timeout,
@@ -210,9 +214,11 @@ def list_tasks() -> None:
 
 def _register_optional_commands() -> None:
     # Report, gate and codeforces commands each live in their own module under evalkit/commands/.
-    from evalkit.commands import codeforces, gate, report
+    from evalkit.commands import codeforces, doctor, gate, report, selfcheck
 
     app.command(name="report")(handles_errors(report.report))
+    app.command(name="selfcheck", help=selfcheck.SELFCHECK_HELP)(handles_errors(selfcheck.selfcheck))
+    app.command(name="doctor", help=doctor.DOCTOR_HELP)(handles_errors(doctor.doctor))
     app.command(name="compare")(handles_errors(gate.compare))
     app.command(name="gate")(handles_errors(gate.gate))
     app.add_typer(codeforces.codeforces_app, name="codeforces")

@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from evalkit.answer import DEFAULT_MARKER, ThinkPolicy
+from evalkit.data import DataSource
 
-Backend = Literal["auto", "vllm", "openai", "transformers", "replay"]
+Backend = Literal["auto", "vllm", "openai", "transformers", "replay", "simulated"]
 
 
 class RunConfig(BaseModel):
@@ -30,6 +31,7 @@ class RunConfig(BaseModel):
     seed: int = 0
     limit: int | None = Field(default=None, ge=1)
     data_dir: Path | None = None
+    data_source: DataSource = "auto"
     output: Path | None = None
     concurrency: int = Field(default=64, ge=1)
     request_timeout_s: float = Field(default=1800.0, gt=0)

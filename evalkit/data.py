@@ -1,4 +1,10 @@
-"""Dataset loading: pinned Hugging Face datasets by default, or an offline directory with the same content.
+"""Dataset loading from one of three sources: the copy bundled with evalkit, the pinned Hub revision,
+or an offline data directory with the same layout.
+
+`--data-source auto` (the default) uses `--data-dir` / $EVALKIT_DATA_DIR when one is given, else the
+bundled copy when the task has one (AIME 2024/2025, MATH-500, IFEval), else the Hub (GPQA,
+LiveCodeBench, Codeforces). `--data-source hub` loads the pinned Hub revision instead of the bundled
+copy; `--data-source bundled` insists on the bundled copy. The manifest records which source a run used.
 
 The content hash is taken over the samples a task builds (not the raw files), so a Hub copy and an
 offline copy that yield the same samples get the same hash, and `evalkit gate` can tell whether two
@@ -13,13 +19,19 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from evalkit.errors import EvalkitError, MissingExtraError
-from evalkit.task import DatasetSpec, Record, Task
+from evalkit.task import BundledCopy, DatasetSpec, Record, Task
 from evalkit.types import Sample
 
 DATA_DIR_ENV = "EVALKIT_DATA_DIR"
+BUNDLED_DIR = Path(__file__).resolve().parent / "_data"
+
+DataSource = Literal["auto", "bundled", "hub"]
+# Where one task's samples came from, as the manifest records it.
+SourceKind = Literal["bundled", "hub", "data-dir"]
+DATA_SOURCES: tuple[str, ...] = get_args(DataSource)
 
 
 @dataclass(frozen=True)
@@ -27,34 +39,90 @@ class LoadedDataset:
     """The samples of one task plus where they came from (recorded in the manifest)."""
 
     samples: list[Sample]
-    source: str
+    source: SourceKind
+    location: str
     dataset_id: str
     revision: str
     content_hash: str
     total: int
+    bundled: BundledCopy | None = None
 
     def manifest_entry(self) -> dict[str, Any]:
-        return {
+        entry: dict[str, Any] = {
             "id": self.dataset_id,
             "revision": self.revision,
             "source": self.source,
+            "location": self.location,
             "content_hash": self.content_hash,
             "num_samples": len(self.samples),
             "num_samples_before_limit": self.total,
         }
+        if self.bundled is not None:
+            entry["bundled"] = {
+                "sha256": self.bundled.sha256,
+                "matches_hub": self.bundled.matches_hub,
+                "differences": self.bundled.differences,
+            }
+        return entry
 
 
-def resolve_data_dir(data_dir: Path | None) -> Path | None:
-    """`--data-dir`, else $EVALKIT_DATA_DIR, else None (use the Hub). The directory must exist."""
+def resolve_data_dir(data_dir: Path | None, source: DataSource = "auto") -> Path | None:
+    """The data directory a run reads: `--data-dir`, else $EVALKIT_DATA_DIR, else None. It must exist.
+
+    An explicit `--data-source hub|bundled` ignores $EVALKIT_DATA_DIR and refuses `--data-dir`.
+    """
+    if source not in DATA_SOURCES:
+        raise EvalkitError(f"Unknown --data-source '{source}'. Choose one of: {', '.join(DATA_SOURCES)}.")
+    if source != "auto":
+        if data_dir is not None:
+            raise EvalkitError(
+                f"--data-source {source} and --data-dir {data_dir} contradict each other: the first loads the "
+                f"{'Hub revision' if source == 'hub' else 'bundled copy'}, the second a data directory. Pass one."
+            )
+        return None
     if data_dir is None:
         env = os.environ.get(DATA_DIR_ENV)
         data_dir = Path(env) if env else None
     if data_dir is not None and not data_dir.is_dir():
         raise EvalkitError(
             f"Data directory '{data_dir}' does not exist. Pass --data-dir (or set {DATA_DIR_ENV}) to a folder laid "
-            "out like the offline copy (e.g. aime24/test.jsonl), or leave both unset to load from the Hugging Face Hub."
+            "out like the offline copy (e.g. aime24/test.jsonl), or leave both unset to use the bundled copies "
+            "(aime24, aime25, math500, ifeval) and the Hugging Face Hub for the rest."
         )
     return data_dir
+
+
+def source_kind(spec: DatasetSpec, data_dir: Path | None, source: DataSource = "auto", task: str = "") -> SourceKind:
+    """Which source one task loads from (see the module docstring)."""
+    if source == "hub":
+        return "hub"
+    if source == "bundled":
+        if spec.bundled is None:
+            raise EvalkitError(
+                f"Task '{task or spec.hub_id}' has no bundled copy (only aime24, aime25, math500 and ifeval ship with "
+                "evalkit). Use --data-source auto (its Hub dataset or --data-dir) for it."
+            )
+        return "bundled"
+    if data_dir is not None:
+        return "data-dir"
+    return "bundled" if spec.bundled is not None else "hub"
+
+
+def _bundled_records(spec: DatasetSpec, bundled: BundledCopy) -> tuple[Iterable[tuple[str, Record]], str]:
+    path = BUNDLED_DIR / spec.offline_path
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as e:
+        raise EvalkitError(
+            f"The bundled copy of {spec.hub_id} ({path}) cannot be read: {e.strerror}. Reinstall evalkit, or "
+            "pass --data-source hub (or --data-dir) to load it from elsewhere."
+        ) from e
+    if digest != bundled.sha256:
+        raise EvalkitError(
+            f"The bundled copy of {spec.hub_id} ({path}) has sha256 {digest}, not the {bundled.sha256} evalkit "
+            "ships: it was modified. Reinstall evalkit (or restore the file), or pass --data-source hub or --data-dir."
+        )
+    return read_jsonl(path), str(path)
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[str, Record]]:
@@ -121,13 +189,24 @@ def _hub_records(spec: DatasetSpec) -> Iterable[tuple[str, Record]]:
     return ((f"{spec.hub_id}[{i}]", dict(r)) for i, r in enumerate(records))
 
 
-def load_task_samples(task: Task, data_dir: Path | None, limit: int | None = None) -> LoadedDataset:
-    """Load, convert, filter and limit a task's samples; duplicate sample ids are an error."""
+def load_task_samples(
+    task: Task, data_dir: Path | None, limit: int | None = None, *, source: DataSource = "auto"
+) -> LoadedDataset:
+    """Load, convert, filter and limit a task's samples; duplicate sample ids are an error.
+
+    `source` picks bundled / Hub / `data_dir` as `source_kind` says (auto: `data_dir` when given).
+    """
     spec = task.dataset
-    if data_dir is not None:
-        records, source = _offline_records(spec, data_dir)
+    kind = source_kind(spec, data_dir, source, task.name)
+    bundled = spec.bundled if kind == "bundled" else None
+    records: Iterable[tuple[str, Record]]
+    if bundled is not None:
+        records, location = _bundled_records(spec, bundled)
+    elif kind == "data-dir":
+        assert data_dir is not None
+        records, location = _offline_records(spec, data_dir)
     else:
-        records, source = _hub_records(spec), f"hf://{spec.hub_id}@{spec.revision}"
+        records, location = _hub_records(spec), f"hf://{spec.hub_id}@{spec.revision}"
     samples: list[Sample] = []
     seen: dict[str, str] = {}
     for where, record in records:
@@ -148,17 +227,19 @@ def load_task_samples(task: Task, data_dir: Path | None, limit: int | None = Non
         if task.sample_filter is None or task.sample_filter(sample):
             samples.append(sample)
     if not samples:
-        raise EvalkitError(f"Task '{task.name}' has no samples after loading from {source} (check its filters).")
+        raise EvalkitError(f"Task '{task.name}' has no samples after loading from {location} (check its filters).")
     total = len(samples)
     if limit is not None:
         samples = samples[:limit]
     return LoadedDataset(
         samples=samples,
-        source=source,
+        source=kind,
+        location=location,
         dataset_id=spec.hub_id,
         revision=spec.revision,
         content_hash=samples_hash(samples),
         total=total,
+        bundled=bundled,
     )
 
 

@@ -130,7 +130,7 @@ def plan_task(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> Plann
         top_p=task.top_p if config.top_p is None else config.top_p,
         max_tokens=task.max_tokens if config.max_tokens is None else config.max_tokens,
     )
-    data = load_task_samples(task, data_dir, config.limit)
+    data = load_task_samples(task, data_dir, config.limit, source=config.data_source)
     options = dict(task.grader_options)
     if task.grader in CODE_GRADERS:
         options |= {"sandbox": config.sandbox, "unsafe_no_isolation": config.unsafe_no_isolation}

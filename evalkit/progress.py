@@ -21,7 +21,7 @@ from evalkit.types import Generation, Score
 class RunProgress:
     """Two rich progress bars (generation and grading) updated as rows land."""
 
-    def __init__(self, total_generate: int, total_grade: int, *, enabled: bool = True) -> None:
+    def __init__(self, total_generate: int, total_grade: int, *, enabled: bool = True, label: str = "") -> None:
         self._progress = Progress(
             TextColumn("[bold]{task.description:<9}"),
             BarColumn(),
@@ -34,8 +34,10 @@ class RunProgress:
             disable=not enabled,
             refresh_per_second=4,
         )
-        self._gen = self._progress.add_task("generate", total=total_generate, info="")
-        self._grade = self._progress.add_task("grade", total=total_grade, info="")
+        # A label (e.g. "simulated") goes in front of every bar, so no line can be mistaken for a real run.
+        prefix = f"{label} " if label else ""
+        self._gen = self._progress.add_task(f"{prefix}generate", total=total_generate, info="")
+        self._grade = self._progress.add_task(f"{prefix}grade", total=total_grade, info="")
         self._tokens = 0
         self._errors = 0
         self._scored = 0

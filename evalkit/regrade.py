@@ -45,7 +45,7 @@ def regrade(
         ) from e
     if workers is not None:
         config = config.model_copy(update={"grading_workers": workers})
-    resolved = resolve_data_dir(config.data_dir)
+    resolved = resolve_data_dir(config.data_dir, config.data_source)
     planned = plan_run(config, resolved)
     covered = {(pt.name, s.id, i) for pt in planned for s in pt.data.samples for i in range(pt.n)}
     opens_think = bool((manifest.get("think") or {}).get("prompt_opens_think"))

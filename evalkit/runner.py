@@ -33,6 +33,7 @@ from evalkit.identity import generation_identity, identity_hash
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.progress import RunProgress
 from evalkit.resume import RunState, check_same_run, read_state, run_think, shows_thinking, think_record
+from evalkit.simulated import SIMULATED_MODEL
 from evalkit.store import GENERATIONS, MANIFEST, SUMMARY, RunDir, RunWriter, read_row_at
 from evalkit.summary import GenInfo, TaskResults, for_summary, summarize_task, vote_classes
 from evalkit.types import Generation, Score
@@ -92,7 +93,7 @@ def run(config: RunConfig, *, quiet: bool = False) -> Path:
     directory already holds) is checked before the first write. The run directory's manifest says
     whether the run ended `complete` or `incomplete` (and, when it stopped early, why).
     """
-    data_dir = resolve_data_dir(config.data_dir)
+    data_dir = resolve_data_dir(config.data_dir, config.data_source)
     if config.backend == "replay" and config.replay is None:
         raise EvalkitError("--backend replay needs --replay FILE (JSONL rows: task, sample_id, sample_index, text).")
     if config.backend == "openai" and not config.base_urls:
@@ -125,6 +126,10 @@ async def _run(
     if check is not None:
         await check()
     engine = adapter.identity()
+    if engine.get("simulated") and not quiet:
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold yellow]{engine['notice']}[/]", highlight=False)
     identity = generation_identity(config.model, config.api, engine)
     tail = engine.get("generation_prompt_tail")
     opens_think = isinstance(tail, str) and prompt_opens_thinking(tail, config.think_marker)
@@ -174,7 +179,10 @@ async def _generate_and_grade(
     by_name = {pt.name: pt for pt in planned}
     requests = {r.key: r for r in state.todo}
     progress = RunProgress(
-        total_generate=len(state.todo), total_grade=len(state.todo) + len(state.to_grade), enabled=not quiet
+        total_generate=len(state.todo),
+        total_grade=len(state.todo) + len(state.to_grade),
+        enabled=not quiet,
+        label="simulated" if manifest["simulated"] else "",
     )
 
     def graded(gen: Generation, score: Score) -> None:
@@ -289,6 +297,7 @@ def summarize_run(
         tasks[pt.name] = summarize_task(res, classes, data_dir)
     return {
         "model": config.model,
+        "simulated": config.model == SIMULATED_MODEL,
         "complete": all(t["error"] is None for t in tasks.values()),
         "tasks": tasks,
         "created_at": _now(),
@@ -339,6 +348,7 @@ def _manifest(
     return {
         "run_id": output.name,
         "model": config.model,
+        "simulated": bool(engine.get("simulated")),
         "config": config.model_dump(mode="json"),
         "backend": {"name": choice["backend"], **choice},
         "engine": dict(engine),

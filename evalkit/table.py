@@ -23,7 +23,10 @@ def _fmt(metric: dict[str, Any] | None, *, percent: bool = True) -> str:
 def print_summary(summary: dict[str, Any], run_dir: Path, console: Console | None = None) -> None:
     """Print one row per task: headline ± stderr, best pass@k, cons@n and the failure rates."""
     console = console or Console()
-    table = Table(title=f"{summary.get('model', '')}  ({run_dir})")
+    simulated = (
+        " [SIMULATED: evalkit's built-in simulated model, not a real evaluation]" if summary.get("simulated") else ""
+    )
+    table = Table(title=f"{summary.get('model', '')}{simulated}  ({run_dir})")
     for col in (
         "task",
         "n",

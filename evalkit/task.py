@@ -26,12 +26,27 @@ MetricFamily = Literal["pass", "ifeval", "codeforces"]
 
 
 @dataclass(frozen=True)
-class DatasetSpec:
-    """Where a task's data comes from: a pinned Hub dataset, or the same content in a data dir.
+class BundledCopy:
+    """A copy of a task's data that ships inside evalkit, at `evalkit/_data/<offline_path>`.
 
-    `offline_path` is relative to the data dir (`--data-dir` / `EVALKIT_DATA_DIR`). A task whose data
-    does not fit "one JSONL file" or "one Hub split" supplies `hub_loader` / `offline_loader`, which
-    yield records (offline: `(location, record)` pairs so errors can name file and line).
+    `sha256` is the bundled file's checksum (checked when it is loaded). `matches_hub` says whether it
+    yields the same samples (the same content hash) as the pinned Hub revision; `differences` says what
+    is known to differ. Both are recorded in the manifest of every run that uses the bundled copy.
+    """
+
+    sha256: str
+    matches_hub: bool
+    differences: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where a task's data comes from: a copy bundled with evalkit, a pinned Hub dataset, or a data dir.
+
+    `offline_path` is relative to the data dir (`--data-dir` / `EVALKIT_DATA_DIR`); a bundled copy is
+    laid out the same way under `evalkit/_data/`. A task whose data does not fit "one JSONL file" or
+    "one Hub split" supplies `hub_loader` / `offline_loader`, which yield records (offline:
+    `(location, record)` pairs so errors can name file and line).
     """
 
     hub_id: str
@@ -41,6 +56,7 @@ class DatasetSpec:
     config: str | None = None
     hub_loader: Callable[[DatasetSpec], Iterable[Record]] | None = None
     offline_loader: Callable[[Path], Iterable[tuple[str, Record]]] | None = None
+    bundled: BundledCopy | None = None
 
 
 @dataclass(frozen=True)

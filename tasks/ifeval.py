@@ -1,9 +1,10 @@
 """IFEval: 541 prompts with verifiable instructions (Zhou et al. 2023, arXiv:2311.07911).
 
 Source: google/IFEval (split `train`; the revision is `main`, as no commit could be verified from
-here, so the manifest's content hash identifies the data); offline copy `ifeval/input_data.jsonl`
-(the official google-research file). The Hub copy pads every kwargs dict with nulls for keys other
-instructions use; those are dropped, which gives back the official kwargs.
+here, so the manifest's content hash identifies the data). Bundled copy (the default source) and
+offline copy: `ifeval/input_data.jsonl`, the official google-research file. The Hub copy pads every
+kwargs dict with nulls for keys other instructions use; those are dropped, which gives back the
+official kwargs, so both sources yield the same samples.
 Protocol (DeepSeek-R1 report): the prompt is sent as is; T=0.6, top-p 0.95, 32,768 max tokens,
 n=4. Metrics: prompt_level_strict/loose and inst_level_strict/loose over the answer region (thinking
 is never graded), with a breakdown by instruction id.
@@ -16,12 +17,16 @@ from typing import Any
 
 from evalkit.errors import EvalkitError
 from evalkit.ifeval import build_checks
-from evalkit.task import DatasetSpec, Record, Task, task
+from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
 HUB_ID = "google/IFEval"
 REVISION = "main"
 VERSION = "1"
+BUNDLED = BundledCopy(
+    sha256="67ffeee0fcb87c317c5b08a2de85557b4a7e96ada6178aa645b4954fe4b53d49",
+    matches_hub=True,
+)
 
 
 def record_to_sample(record: Record) -> Sample:
@@ -47,7 +52,13 @@ def ifeval() -> Task:
         name="ifeval",
         version=VERSION,
         description="IFEval (541 prompts), strict and loose instruction following",
-        dataset=DatasetSpec(hub_id=HUB_ID, revision=REVISION, split="train", offline_path="ifeval/input_data.jsonl"),
+        dataset=DatasetSpec(
+            hub_id=HUB_ID,
+            revision=REVISION,
+            split="train",
+            offline_path="ifeval/input_data.jsonl",
+            bundled=BUNDLED,
+        ),
         record_to_sample=record_to_sample,
         template="ifeval.j2",
         grader="ifeval",

@@ -1,19 +1,23 @@
 """MATH-500: the 500-problem test subset of MATH from "Let's Verify Step by Step" (PRM800K).
 
-Source: HuggingFaceH4/MATH-500 (split `test`, pinned revision below); offline copy
-`math500/test.jsonl` (byte-identical to the official file). Answers are LaTeX without `$` or
+Source: HuggingFaceH4/MATH-500 (split `test`, pinned revision below). Bundled copy (the default
+source) and offline copy: `math500/test.jsonl`, byte-identical to the official PRM800K file. Answers are LaTeX without `$` or
 `\\boxed{}`, graded for symbolic equivalence. Protocol: the DeepSeek-R1 math prompt, n=4.
 Breakdown by `subject` and `level`. Sample id: `unique_id` (e.g. `test/precalculus/807.json`).
 """
 
 from __future__ import annotations
 
-from evalkit.task import DatasetSpec, Record, Task, task
+from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
 HUB_ID = "HuggingFaceH4/MATH-500"
 REVISION = "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"
 VERSION = "1"
+BUNDLED = BundledCopy(
+    sha256="35dc41080a3680858b27fa7e0533d2d547825316fc5dafe5d316f4ccc5a06132",
+    matches_hub=True,
+)
 
 
 def record_to_sample(record: Record) -> Sample:
@@ -33,7 +37,9 @@ def math500() -> Task:
         name="math500",
         version=VERSION,
         description="MATH-500 (500 problems), symbolic equivalence",
-        dataset=DatasetSpec(hub_id=HUB_ID, revision=REVISION, split="test", offline_path="math500/test.jsonl"),
+        dataset=DatasetSpec(
+            hub_id=HUB_ID, revision=REVISION, split="test", offline_path="math500/test.jsonl", bundled=BUNDLED
+        ),
         record_to_sample=record_to_sample,
         template="math.j2",
         grader="math",

@@ -42,6 +42,7 @@ BACKENDS: dict[str, str] = {
     "vllm": "evalkit.adapters.vllm_engine:create",
     "transformers": "evalkit.adapters.transformers_engine:create",
     "replay": "evalkit.adapters.replay:create",
+    "simulated": "evalkit.adapters.simulated:create",
 }
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from evalkit.adapters.base import Adapter, make_adapter
 from evalkit.adapters.ray_cluster import uses_ray
 from evalkit.config import RunConfig
+from evalkit.errors import EvalkitError
+from evalkit.simulated import SIMULATED_MODEL
 
 
 def vllm_device() -> str | None:
@@ -29,9 +31,17 @@ def vllm_device() -> str | None:
 def resolve_backend(config: RunConfig) -> tuple[str, str]:
     """(backend, reason): the backend asked for, or the first that fits for `--backend auto`.
 
-    auto: replay when a replay file is given, openai when base URLs are given, else vllm when it
-    is installed and finds a device, else transformers.
+    auto: the simulated backend for `--model simulated`, replay when a replay file is given, openai
+    when base URLs are given, else vllm when it is installed and finds a device, else transformers.
+    The model name `simulated` is reserved for evalkit's built-in simulated model.
     """
+    if config.model == SIMULATED_MODEL:
+        if config.backend not in ("auto", "simulated") or config.base_urls or config.replay is not None:
+            raise EvalkitError(
+                f"--model {SIMULATED_MODEL} is evalkit's built-in simulated model; it runs in-process, so drop "
+                "--backend/--base-url/--replay (or name a real model)."
+            )
+        return "simulated", f"--model {SIMULATED_MODEL} is evalkit's built-in simulated model (no server, no weights)"
     if config.backend != "auto":
         return config.backend, f"--backend {config.backend} was given"
     if config.replay is not None:
@@ -50,11 +60,11 @@ def open_adapter(config: RunConfig) -> tuple[Adapter, dict[str, Any]]:
     """The run's adapter and the manifest's record of the choice: backend, reason, Ray or not.
 
     On Ray (`--ray`, `--ray-address`, `--replicas N`) the backend runs as replicas on Ray actors;
-    replay always runs locally (it only reads a file).
+    replay and the simulated model always run locally (they need no engine).
     """
     backend, reason = resolve_backend(config)
     choice: dict[str, Any] = {"backend": backend, "reason": reason, "ray": False}
-    if uses_ray(config) and backend != "replay":
+    if uses_ray(config) and backend not in ("replay", "simulated"):
         from evalkit.adapters.ray_replicas import RayReplicaAdapter
 
         replicated = RayReplicaAdapter(backend, config)

@@ -1,7 +1,8 @@
 """The prompts a run's problems were asked with, for the HTML drill-down (when they can be had offline).
 
 Generations store only a prompt hash. The prompt text is rebuilt from the task and an offline data
-directory (the run's `data_dir`, else $EVALKIT_DATA_DIR); it is used only when the rebuilt dataset
+directory (the run's `data_dir`, else $EVALKIT_DATA_DIR), or the bundled copy for a run that used it;
+it is used only when the rebuilt dataset
 has the content hash the manifest recorded, so the drill-down never shows a prompt the model did
 not see. The Hugging Face Hub is never contacted from a report.
 """
@@ -31,8 +32,6 @@ def load_prompts(run: Run) -> tuple[Prompts, list[str]]:
     from evalkit.task import get_task, parse_task_list
 
     data_dir = _data_dir(run)
-    if data_dir is None:
-        return {}, []
     try:
         specs = {spec.name: spec for spec in parse_task_list(str(run.config.get("tasks") or ""))}
     except EvalkitError:
@@ -44,16 +43,25 @@ def load_prompts(run: Run) -> tuple[Prompts, list[str]]:
         recorded_options = run.task_manifest(task_name).get("options")
         spec = specs.get(task_name)
         options = dict(recorded_options) if isinstance(recorded_options, dict) else dict(spec.options) if spec else {}
+        # A data directory if there is one, else the bundled copy for a run that used it; never the Hub.
+        recorded_source = (run.task_manifest(task_name).get("dataset") or {}).get("source")
+        if data_dir is None and recorded_source != "bundled":
+            continue
         try:
             task = get_task(task_name, **options)
-            loaded = load_task_samples(task, data_dir, limit=limit if isinstance(limit, int) else None)
+            loaded = load_task_samples(
+                task,
+                data_dir,
+                limit=limit if isinstance(limit, int) else None,
+                source="auto" if data_dir is not None else "bundled",
+            )
         except (EvalkitError, OSError, ValueError, KeyError) as e:
             notes.append(f"{run.label}: prompts of {task_name} not shown ({e}).")
             continue
         recorded = (run.task_manifest(task_name).get("dataset") or {}).get("content_hash")
         if recorded and recorded != loaded.content_hash:
             notes.append(
-                f"{run.label}: prompts of {task_name} not shown (the data in {data_dir} differs from the run's)."
+                f"{run.label}: prompts of {task_name} not shown (the data in {loaded.location} differs from the run's)."
             )
             continue
         prompts[task_name] = {s.id: "\n\n".join(m.content for m in task.prompt(s, 0).messages) for s in loaded.samples}

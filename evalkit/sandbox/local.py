@@ -95,12 +95,19 @@ class ProcessChannel:
 @functools.cache
 def detect_isolation() -> Isolation:
     """The strongest isolation that works on this machine: bwrap, else unshare, else none."""
-    probe = [real_python(), "-I", "-S", "-c", "pass"]
-    if shutil.which("bwrap") and _works([*_bwrap_prefix(16 << 20), "--", *probe]):
+    if isolation_works("bwrap"):
         return "bwrap"
-    if shutil.which("unshare") and _works([*_unshare_prefix(), *probe]):
+    if isolation_works("unshare"):
         return "unshare"
     return "none"
+
+
+def isolation_works(kind: Literal["bwrap", "unshare"]) -> bool:
+    """Whether `kind` is installed and can start an isolated Python here (used by `evalkit doctor` too)."""
+    probe = [real_python(), "-I", "-S", "-c", "pass"]
+    if kind == "bwrap":
+        return bool(shutil.which("bwrap")) and _works([*_bwrap_prefix(16 << 20), "--", *probe])
+    return bool(shutil.which("unshare")) and _works([*_unshare_prefix(), *probe])
 
 
 def _works(command: list[str]) -> bool:

@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.data import load_task_samples, resolve_data_dir
+from evalkit.data import BUNDLED_DIR, load_task_samples, resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.task import get_task
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"offline benchmark data not found at {DATA}")
+DATA = BUNDLED_DIR  # laid out like an offline data dir
 
 
-@needs_data
 def test_offline_copies_load_with_ids_and_hashes() -> None:
     aime = load_task_samples(get_task("aime24"), DATA)
     assert len(aime.samples) == 30 and aime.samples[0].id == "2024-I-1"

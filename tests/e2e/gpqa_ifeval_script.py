@@ -22,6 +22,7 @@ from evalkit.data_gpqa import read_gpqa_zip
 from evalkit.testing.server import Reply
 
 DATA = Path(os.environ.get("E2E_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
+BUNDLED = Path(__file__).resolve().parents[2] / "evalkit" / "_data"  # IFEval ships with evalkit
 GPQA_HEADER = "Answer the following multiple choice question."
 CHOICE_COLUMNS = ("Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3")
 LETTERS = "ABCD"
@@ -103,7 +104,7 @@ def _gpqa(content: str, seed: int) -> Reply:
 @cache
 def ifeval_rows() -> dict[str, dict[str, Any]]:
     """Prompt text -> IFEval row."""
-    lines = (DATA / "ifeval" / "input_data.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (BUNDLED / "ifeval" / "input_data.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines if line.strip()]
     return {row["prompt"].strip(): row for row in rows}
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from evalkit.testing.server import Reply
 
-DATA = Path(os.environ.get("E2E_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))
+# The copies bundled with evalkit (same layout as an offline data dir), unless E2E_DATA_DIR says otherwise.
+DATA = Path(os.environ.get("E2E_DATA_DIR", Path(__file__).resolve().parents[2] / "evalkit" / "_data"))
 BEHAVIOURS = (
     "correct",
     "correct",

@@ -153,11 +153,10 @@ def run_rows() -> Callable[[Path], dict[tuple[str, str, int], dict[str, Any]]]:
 
 @pytest.fixture(scope="session")
 def offline_data() -> Path:
-    """../shared/data (offline benchmark copies), or a skip naming where it was looked for."""
-    data = (HERE.parents[1] / ".." / "shared" / "data").resolve()
-    if not (data / "aime24" / "test.jsonl").is_file() or not (data / "math500" / "test.jsonl").is_file():
-        pytest.skip(f"offline benchmark data (aime24, math500) not found at {data}; see ../shared/data/README.md")
-    return data
+    """The benchmark data bundled with evalkit, passed as a data directory (same layout)."""
+    from evalkit.data import BUNDLED_DIR
+
+    return BUNDLED_DIR
 
 
 class _KeepOpen:

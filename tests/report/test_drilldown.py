@@ -11,7 +11,7 @@ from evalkit.report.html import clip, drilldown_data
 from evalkit.report.prompts import load_prompts
 from evalkit.report.runs import load_runs
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "evalkit" / "_data"  # bundled, laid out as a data dir
 
 
 def test_each_sample_shows_its_answer_region_with_thinking_apart(two_runs: list[Path]) -> None:
@@ -69,8 +69,6 @@ def _offline_aime(tmp_path: Path, fake: ModuleType, content_hash: str | None) ->
 
 
 def test_prompts_come_from_offline_data_with_the_recorded_hash(tmp_path: Path, fake: ModuleType) -> None:
-    if not (SHARED_DATA / "aime24" / "test.jsonl").exists():
-        pytest.skip(f"offline benchmark data not found at {SHARED_DATA}")
     (run,) = load_runs([_offline_aime(tmp_path, fake, None)])
     prompts, notes = load_prompts(run)
     assert notes == []
@@ -81,8 +79,6 @@ def test_prompts_come_from_offline_data_with_the_recorded_hash(tmp_path: Path, f
 
 
 def test_prompts_are_withheld_when_the_data_differs_from_the_run(tmp_path: Path, fake: ModuleType) -> None:
-    if not (SHARED_DATA / "aime24" / "test.jsonl").exists():
-        pytest.skip(f"offline benchmark data not found at {SHARED_DATA}")
     (run,) = load_runs([_offline_aime(tmp_path, fake, "0" * 64)])
     prompts, notes = load_prompts(run)
     assert prompts == {}
