@@ -16,7 +16,8 @@ default window needs test4 and test5, 1.8 GB), and only rows inside the window a
 of a loaded file dated outside its file's recorded dates is an error, as it means problems of the
 window could sit in files that were skipped; `files=release` reads every file of the release.
 Private tests are JSON, or base64 -> zlib -> pickle -> JSON; the pickle is read by an unpickler that
-accepts only plain strings. Decoded tests go to evalkit.testsets, and samples carry a reference.
+accepts only plain strings. Decoded tests go to evalkit.testsets once per machine (later loads decode
+nothing), and samples carry a reference.
 Sample id: `question_id`.
 """
 
@@ -122,11 +123,13 @@ def decode_tests(raw: str) -> list[dict[str, Any]]:
 def record_to_sample(record: Record) -> Sample:
     """A raw Hub row to a Sample; public tests first, then private ones (LiveCodeBench's order).
 
-    The decoded tests are stored once in evalkit.testsets (content-addressed, so loading again
-    writes nothing) and the sample carries the reference.
+    The tests are decoded once per machine: stored in evalkit.testsets under a key of their raw
+    fields, found there by later loads without decoding; the sample carries the reference.
     """
     metadata = json.loads(record.get("metadata") or "{}")
-    tests = decode_tests(record["public_test_cases"]) + decode_tests(record["private_test_cases"])
+    public, private = record["public_test_cases"], record["private_test_cases"]
+    key = testsets.key_of(public, private)
+    ref = testsets.find(key) or testsets.put(key, decode_tests(public) + decode_tests(private))
     return Sample(
         id=str(record["question_id"]),
         input=record["question_content"],
@@ -139,7 +142,7 @@ def record_to_sample(record: Record) -> Sample:
             "contest_date": str(record["contest_date"]),
             "starter_code": record.get("starter_code") or "",
             "fn_name": metadata.get("func_name"),
-            "tests": testsets.put(tests),
+            "tests": ref,
         },
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,22 +54,39 @@ def test_grading_jobs_carry_a_reference_not_the_tests(
     assert sorted(testsets.store_dir().rglob("*.json")) == before
 
 
+def test_later_loads_decode_nothing(lcb_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    task = get_task("livecodebench")
+    first = load_task_samples(task, lcb_dir)
+    lcb = sys.modules["evalkit_tasks.livecodebench"]
+
+    def refuse(raw: str) -> list[dict[str, Any]]:
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(lcb, "decode_tests", refuse)
+    again = load_task_samples(task, lcb_dir)
+    assert again.content_hash == first.content_hash
+    assert [s.metadata["tests"] for s in again.samples] == [s.metadata["tests"] for s in first.samples]
+
+
 def test_a_worker_reads_a_set_once_and_checks_what_it_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(testsets.CACHE_ENV, str(tmp_path))
     tests = [{"input": "1\n", "output": "1\n", "testtype": "stdin"}]
-    ref = testsets.put(tests)
-    assert testsets.put(tests) == ref and testsets.get(ref) == tests
+    key = testsets.key_of("raw public", "raw private")
+    assert testsets.find(key) is None
+    ref = testsets.put(key, tests)
+    assert testsets.find(key) == ref == {"key": key, "count": 1} and testsets.get(ref) == tests
+    assert testsets.key_of("raw public", "raw private") != testsets.key_of("raw publicraw", " private")
     (path,) = tmp_path.rglob("*.json")
     path.unlink()
     assert testsets.get(ref) == tests  # kept by this process after the first read
 
     def read_others() -> None:
         for i in range(2, 4):  # more sets than a worker keeps
-            testsets.get(testsets.put([{"input": f"{i}\n", "output": "", "testtype": "stdin"}]))
+            testsets.get(testsets.put(testsets.key_of(str(i)), [{"input": "", "output": "", "testtype": "stdin"}]))
 
     read_others()
     with pytest.raises(EvalkitError, match=f"missing.*{testsets.CACHE_ENV}"):
         testsets.get(ref)
-    path.write_text(json.dumps([{"input": "9\n", "output": "9\n", "testtype": "stdin"}]))
-    with pytest.raises(EvalkitError, match="do not match their hash"):
+    path.write_text("[]")
+    with pytest.raises(EvalkitError, match="damaged"):
         testsets.get(ref)
