@@ -19,6 +19,7 @@ Wire format, both directions: one JSON header line, then `size` bytes of payload
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import gc
 import io
@@ -296,11 +297,15 @@ def run_python_child(
         pass
     except MemoryError:
         status = EXIT_MEMORY
-    except BaseException:
-        import traceback
+    except BaseException as e:
+        if isinstance(e, OSError) and e.errno == errno.ENOMEM:
+            # ENOMEM from mmap and friends is the address-space limit speaking, as MemoryError is.
+            status = EXIT_MEMORY
+        else:
+            import traceback
 
-        traceback.print_exc()
-        status = EXIT_EXCEPTION
+            traceback.print_exc()
+            status = EXIT_EXCEPTION
     threading = sys.modules.get("threading")
     if threading is not None:
         # A real interpreter waits for the program's non-daemon threads before it exits.
