@@ -76,6 +76,8 @@ class Limits:
     answer). `solution_timeout_s=None` derives the bound from the number of tests (see
     `solution_budget_s`). `int_max_str_digits` sets Python's limit on int <-> str conversion of
     the solution and of the host's parsing of its values (None: the interpreter's default, 4300).
+    `fast_locals` runs a stdin Python program's top level as a function where the program cannot
+    tell (LiveCodeBench's speed; evalkit/sandbox/fastlocals.py); off, it runs as a plain module.
     """
 
     timeout_s: float = 6.0
@@ -87,6 +89,7 @@ class Limits:
     stop_on_first_failure: bool = True
     solution_timeout_s: float | None = None
     int_max_str_digits: int | None = None
+    fast_locals: bool = False
 
     def __post_init__(self) -> None:
         digits = self.int_max_str_digits

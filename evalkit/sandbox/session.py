@@ -122,7 +122,7 @@ def _messages(
         "own_pid_namespace": own_pid_namespace,
         "prelude": needed(program.source) if python else {},
         # LiveCodeBench runs stdin programs inside a function; functional ones as a module.
-        "fast_locals": fastlocals.plan(program.source) if python and mode == "stdin" else None,
+        "fast_locals": fastlocals.plan(program.source) if limits.fast_locals and python and mode == "stdin" else None,
         "packages": dict(packages) if python else {},
         "preimport": sorted(identifiers(program.source) & set(packages)) if python else [],
         "int_max_str_digits": limits.int_max_str_digits,

@@ -122,6 +122,8 @@ def test_top_level_variables_are_fast_locals(bwrap_sandbox: Sandbox) -> None:
     source = "x = int(input())\ndef f():\n    return x\nprint(f.__closure__ is not None)"
     assert fastlocals.plan(source) == {"head": 0, "globals": []}
     assert run(bwrap_sandbox, source, [TestCase("1\n", "True\n")]).verdict == "AC"
+    # Only where asked (LiveCodeBench): Codeforces judges run programs as they are.
+    assert run(bwrap_sandbox, source, [TestCase("1\n", "False\n")], Limits(timeout_s=4.0)).verdict == "AC"
     docstring = '"""Doc."""\nfrom __future__ import annotations\n' + source
     assert fastlocals.plan(docstring) == {"head": 2, "globals": []}
     assert run(bwrap_sandbox, docstring, [TestCase("1\n", "True\n")]).verdict == "AC"
