@@ -37,13 +37,15 @@ LCB_INT_MAX_STR_DIGITS = 50_000
 
 
 def lcb_limits(timeout_s: float = 6.0, memory_mb: int | None = None, stop_on_first_failure: bool = True) -> Limits:
-    """LiveCodeBench's harness: `timeout_s` per test, no memory limit, 50,000-digit ints, fast top-level locals."""
+    """LiveCodeBench's harness: `timeout_s` per test, no memory limit, 50,000-digit ints, fast top-level
+    locals, numpy."""
     return Limits(
         timeout_s=timeout_s,
         memory_mb=memory_mb,
         stop_on_first_failure=stop_on_first_failure,
         int_max_str_digits=LCB_INT_MAX_STR_DIGITS,
         fast_locals=True,
+        shared_packages=True,
     )
 
 

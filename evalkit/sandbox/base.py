@@ -78,6 +78,8 @@ class Limits:
     the solution and of the host's parsing of its values (None: the interpreter's default, 4300).
     `fast_locals` runs a stdin Python program's top level as a function where the program cannot
     tell (LiveCodeBench's speed; evalkit/sandbox/fastlocals.py); off, it runs as a plain module.
+    `shared_packages` lets Python programs import the third-party packages LiveCodeBench's
+    environment has (numpy) when the sandbox's interpreter has them; off, only the standard library.
     """
 
     timeout_s: float = 6.0
@@ -90,6 +92,7 @@ class Limits:
     solution_timeout_s: float | None = None
     int_max_str_digits: int | None = None
     fast_locals: bool = False
+    shared_packages: bool = False
 
     def __post_init__(self) -> None:
         digits = self.int_max_str_digits

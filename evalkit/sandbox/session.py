@@ -113,6 +113,7 @@ def _messages(
 ) -> Iterator[bytes]:
     mode = tests[0].testtype if tests else "stdin"
     python = program.language == "python"
+    packages = packages if limits.shared_packages else {}
     start = {
         "op": "start",
         "language": program.language,

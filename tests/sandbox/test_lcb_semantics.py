@@ -88,6 +88,8 @@ def test_numpy_is_importable_and_preimported(bwrap_sandbox: Sandbox) -> None:
     functional = [TestCase("[1, 2]", "[2, 4]", "functional")]
     array = "import numpy as np\ndef f(xs):\n    return np.array(xs) * 2\n"
     assert run(bwrap_sandbox, array, functional, fn="f").verdict == "AC"  # numpy results made plain
+    # Only where asked (LiveCodeBench): a Codeforces judge has no numpy.
+    assert run(bwrap_sandbox, source, [TestCase("1\n", "1\n")], Limits(timeout_s=4.0)).verdict == "RE"
 
 
 @pytest.mark.parametrize(
