@@ -57,7 +57,8 @@ class CodeforcesGrader:
     """Judges Codeforces solutions in the sandbox; deterministic given the sandbox's timing."""
 
     name = "codeforces"
-    version = "1"
+    # 2: the sandbox waits for a program's own threads and calls ENOMEM from mmap an MLE.
+    version = "2"
 
     def __init__(
         self,
