@@ -85,6 +85,14 @@ BENCHES = [
         60,
     ),
     Bench(
+        "livecodebench",
+        "LiveCodeBench: loading only the window's files, tests stored once, fast top-level locals",
+        ["--scale", "50", "--repeat", "3"],
+        ["--scale", "200", "--repeat", "1", "--loop", "2000000"],
+        120,
+        60,
+    ),
+    Bench(
         "resume",
         "Resume of finished runs of growing size",
         ["--sizes", "30", "120", "500", "--repeat", "2"],

@@ -95,8 +95,7 @@ class Task:
         """The chat messages for sample `sample_index` of `sample`."""
         if self.build_prompt is not None:
             return self.build_prompt(sample, sample_index)
-        content = prompts.render(self.template, problem=sample.input, metadata=sample.metadata)
-        return Prompt(messages=(Message("user", content),))
+        return Prompt(messages=prompts.render_messages(self.template, problem=sample.input, metadata=sample.metadata))
 
 
 TaskFactory = Callable[..., Task]

@@ -1,8 +1,13 @@
 """Codeforces: a rating from solving the problems of real Div. 2 rounds (DeepSeek-R1 report; CodeElo method).
 
 Source: problems with tests from open-r1/codeforces (statements, limits, official tests, generated
-tests `generated_tests/test_cases_NNNN.parquet`, generated checkers; pinned revision below, the newest
-whose full hash could be verified offline). Offline: `<data_dir>/codeforces/problems/*.jsonl` or
+tests `generated_tests/test_cases_NNNN.parquet`, generated checkers). Pinned revision below: the first
+whose card describes the generated tests (`generated_tests` count column, `verifiable` subset; it
+follows the last upload of generated_tests/); its full hash was read from the Hub's commit page.
+Loading checks it: every row must carry its `generated_tests` count and every announced test must be
+in its contest's file, else loading fails naming the fix; failing to download a file (offline, Hub
+down) is an error too, never a judge on the official tests alone. `generated_tests=false` judges on
+the official tests only, on purpose. Offline: `<data_dir>/codeforces/problems/*.jsonl` or
 `*.parquet` with rows in the Hub format (any split, any contests; the task keeps its contests), and
 `<data_dir>/codeforces/generated_tests/` as on the Hub. Standings, rating changes and the rated-users
 population come from the Codeforces API through `evalkit codeforces fetch` (see
@@ -17,8 +22,13 @@ Default contests: `DEFAULT_CONTESTS`, ten CF-scored Div. 2 rounds (Oct 2024 - Fe
 Sample id: `<contest_id>/<problem index>`, e.g. `2030/A`.
 
 Excluded problems (dropped before sampling, counted per contest in summary.json `contests[].excluded`):
-interactive problems (`interaction_format` set), file-I/O problems (`input_mode` other than `stdio`) and
-problems without any test. A contest's problems missing from the data count as unsolved.
+interactive problems (`interaction_format` set), file-I/O problems (`input_mode` other than `stdio`),
+problems without any test, and (`problems=verifiable`, the default) problems outside the dataset's
+`verifiable` rule: `executable` and (`official_tests_complete` or generated tests, when used), i.e.
+problems whose official tests are truncated and that have no generated tests. `problems=all` judges
+those too; the summary then lists them per contest (`unverifiable`) and says so in its notes. A
+contest's problems missing from the data count as unsolved. A problem without a time limit gets
+DEFAULT_TIME_LIMIT_S (without a memory limit, DEFAULT_MEMORY_LIMIT_MB), flagged `limits_defaulted`.
 
 Choices that differ from CodeElo (Quan et al. 2025, github.com/QwenLM/CodeElo):
 - Submissions: one per problem per virtual participant, at minute 0 (CodeElo submits up to 8 times and
@@ -41,6 +51,7 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +60,14 @@ from evalkit.task import DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
 HUB_ID = "open-r1/codeforces"
-REVISION = "8fd706e298b713125ac8df18cd5d847440fe3fb9"
-VERSION = "1"
+REVISION = "6e43a96df44aee5afa14845422ebd02b3c80205a"
+VERSION = "2"
 HUB_SPLITS = ("train", "test")
+PROBLEM_SETS = ("verifiable", "all")
+# Codeforces' most common limits, for the few rows without them (Polygon's defaults are 1 s and 256 MB;
+# 2 s errs on the side of not failing a correct solution on time).
+DEFAULT_TIME_LIMIT_S = 2.0
+DEFAULT_MEMORY_LIMIT_MB = 256.0
 
 # Ten CF-scored "Codeforces Round (Div. 2)" contests after most open models' training cut-offs.
 DEFAULT_CONTESTS: dict[int, str] = {
@@ -70,20 +86,49 @@ DEFAULT_CONTESTS: dict[int, str] = {
 _SEPARATORS = re.compile(r"[+,;:\s]+")
 
 
-def exclusion_reason(record: Record) -> str | None:
-    """Why a problem cannot be judged offline (None when it can)."""
+@dataclass(frozen=True)
+class Selection:
+    """Which problems a run judges: the dataset's verifiable ones only, and with generated tests or not."""
+
+    verifiable_only: bool = True
+    generated: bool = True
+
+
+def verifiable(record: Record, generated: bool) -> bool:
+    """open-r1's `verifiable` rule: executable, and complete official tests or (used) generated tests."""
+    if record.get("executable") is None:
+        raise EvalkitError(
+            f"Codeforces problem {record.get('contest_id')}/{record.get('index')} has no `executable` field, needed "
+            "for the verifiable rule: use rows of the revision evalkit pins, or judge every problem with "
+            "codeforces@problems=all."
+        )
+    complete = bool(record.get("official_tests_complete"))
+    return bool(record["executable"]) and (complete or (generated and bool(record.get("_generated_tests"))))
+
+
+def exclusion_reason(record: Record, selection: Selection = Selection()) -> str | None:
+    """Why a problem is not judged (None when it is)."""
     if str(record.get("interaction_format") or "").strip():
         return "interactive"
     if (record.get("input_mode") or "stdio") != "stdio":
         return "file_io"
     if not record.get("official_tests") and not record.get("_generated_tests"):
         return "no_tests"
+    if selection.verifiable_only and not verifiable(record, selection.generated):
+        return "not_verifiable"
     return None
 
 
-def record_to_sample(record: Record) -> Sample:
+def _limit(record: Record, field: str, default: float) -> tuple[float, bool]:
+    value = record.get(field)
+    return (default, True) if value is None else (float(value), False)
+
+
+def record_to_sample(record: Record, selection: Selection = Selection()) -> Sample:
     """Map an open-r1/codeforces row to a Sample; tests and checker ride in the metadata for the grader."""
     contest_id, index = int(record["contest_id"]), str(record["index"])
+    time_limit, time_defaulted = _limit(record, "time_limit", DEFAULT_TIME_LIMIT_S)
+    memory_limit, memory_defaulted = _limit(record, "memory_limit", DEFAULT_MEMORY_LIMIT_MB)
     tests = [{"input": str(t["input"]), "output": str(t["output"])} for t in record.get("official_tests") or []]
     metadata: dict[str, Any] = {
         "contest_id": contest_id,
@@ -92,8 +137,9 @@ def record_to_sample(record: Record) -> Sample:
         "title": str(record["title"]),
         "rating": record.get("rating"),
         "tags": list(record.get("tags") or []),
-        "time_limit_s": float(record["time_limit"]),
-        "memory_limit_mb": float(record["memory_limit"]),
+        "time_limit_s": time_limit,
+        "memory_limit_mb": memory_limit,
+        "limits_defaulted": time_defaulted or memory_defaulted,
         "input_format": str(record.get("input_format") or ""),
         "output_format": str(record.get("output_format") or ""),
         "note": str(record.get("note") or ""),
@@ -102,7 +148,8 @@ def record_to_sample(record: Record) -> Sample:
         "official_tests_complete": bool(record.get("official_tests_complete", True)),
         "generated_tests": record.get("_generated_tests"),
         "checker": record.get("generated_checker") or None,
-        "excluded": exclusion_reason(record),
+        "verifiable": record.get("executable") is not None and verifiable(record, selection.generated),
+        "excluded": exclusion_reason(record, selection),
         "contest_excluded": dict(record.get("_contest_excluded") or {}),
     }
     return Sample(id=f"{contest_id}/{index}", input=str(record["description"]), target="", metadata=metadata)
@@ -119,7 +166,7 @@ def parse_contests(contests: str | Sequence[int] | None) -> tuple[int, ...]:
 
 
 def _annotate(
-    records: Iterable[tuple[str, Record]], contests: tuple[int, ...], source: str
+    records: Iterable[tuple[str, Record]], contests: tuple[int, ...], source: str, selection: Selection
 ) -> Iterator[tuple[str, Record]]:
     """Keep the task's contests, and tell every problem which siblings were excluded (for the summary)."""
     by_contest: dict[int, list[tuple[str, Record]]] = defaultdict(list)
@@ -136,45 +183,50 @@ def _annotate(
         )
     for contest_id in contests:
         rows = by_contest[contest_id]
-        excluded = {str(r["index"]): reason for _, r in rows if (reason := exclusion_reason(r)) is not None}
+        excluded = {str(r["index"]): reason for _, r in rows if (reason := exclusion_reason(r, selection)) is not None}
         for where, record in sorted(rows, key=lambda wr: str(wr[1]["index"])):
             yield where, {**record, "_contest_excluded": excluded}
 
 
-def _offline_records(data_dir: Path, contests: tuple[int, ...], generated: bool) -> Iterator[tuple[str, Record]]:
+def _offline_records(data_dir: Path, contests: tuple[int, ...], selection: Selection) -> Iterator[tuple[str, Record]]:
     from evalkit.codeforces.layout import generated_tests_path, store_dir
     from evalkit.codeforces.problems import generated_tests_ref, read_problem_files
 
     store = store_dir(data_dir)
-    records = read_problem_files(store / "problems")
+    wanted = set(contests)
 
     def with_tests() -> Iterator[tuple[str, Record]]:
-        for where, record in records:
-            ref = (
-                generated_tests_ref(generated_tests_path(store, int(record["contest_id"])), record)
-                if generated
-                else None
-            )
+        for where, record in read_problem_files(store / "problems"):
+            contest_id = int(record["contest_id"])
+            ref = None
+            if selection.generated and contest_id in wanted:
+                ref = generated_tests_ref(generated_tests_path(store, contest_id), record)
             yield where, {**record, "_generated_tests": ref}
 
-    return _annotate(with_tests(), contests, str(store / "problems"))
+    return _annotate(with_tests(), contests, str(store / "problems"), selection)
 
 
-def _hub_records(spec: DatasetSpec, contests: tuple[int, ...], generated: bool) -> Iterator[Record]:
-    from evalkit.codeforces.problems import generated_tests_ref, hub_generated_tests, hub_problem_rows
+def _hub_records(spec: DatasetSpec, contests: tuple[int, ...], selection: Selection) -> Iterator[Record]:
+    from evalkit.codeforces.problems import (
+        expected_generated,
+        generated_tests_ref,
+        hub_generated_tests,
+        hub_problem_rows,
+    )
 
-    rows = hub_problem_rows(spec.hub_id, spec.revision, HUB_SPLITS, set(contests))
-    paths = {c: hub_generated_tests(spec.hub_id, spec.revision, c) for c in contests} if generated else {}
+    rows = list(hub_problem_rows(spec.hub_id, spec.revision, HUB_SPLITS, set(contests)))
+    paths: dict[int, Path | None] = {}
+    if selection.generated:
+        # Only contests with a problem that announces generated tests need their file.
+        needed = {int(r["contest_id"]) for r in rows if expected_generated(r) > 0}
+        paths = {c: hub_generated_tests(spec.hub_id, spec.revision, c) for c in sorted(needed)}
 
     def with_tests() -> Iterator[tuple[str, Record]]:
         for i, record in enumerate(rows):
-            path = paths.get(int(record["contest_id"]))
-            yield (
-                f"{spec.hub_id}[{i}]",
-                {**record, "_generated_tests": generated_tests_ref(path, record) if path else None},
-            )
+            ref = generated_tests_ref(paths.get(int(record["contest_id"])), record) if selection.generated else None
+            yield f"{spec.hub_id}[{i}]", {**record, "_generated_tests": ref}
 
-    for _, record in _annotate(with_tests(), contests, f"hf://{spec.hub_id}@{spec.revision}"):
+    for _, record in _annotate(with_tests(), contests, f"hf://{spec.hub_id}@{spec.revision}", selection):
         yield record
 
 
@@ -183,9 +235,17 @@ def _included(sample: Sample) -> bool:
 
 
 @task
-def codeforces(contests: str | None = None, generated_tests: bool = True, n: int = 8) -> Task:
+def codeforces(
+    contests: str | None = None, generated_tests: bool = True, n: int = 8, problems: str = "verifiable"
+) -> Task:
     """Codeforces Div. 2 rounds rated CodeElo-style; n=8 virtual participants by default."""
     ids = parse_contests(contests)
+    if problems not in PROBLEM_SETS:
+        raise EvalkitError(
+            f"codeforces@problems={problems!r} is unknown: 'verifiable' judges the problems open-r1 can verify "
+            "(complete official tests or generated tests), 'all' every judgeable problem."
+        )
+    selection = Selection(verifiable_only=problems == "verifiable", generated=generated_tests)
     return Task(
         name="codeforces",
         version=VERSION,
@@ -195,14 +255,14 @@ def codeforces(contests: str | None = None, generated_tests: bool = True, n: int
             revision=REVISION,
             split="+".join(HUB_SPLITS),
             offline_path="codeforces/problems",
-            hub_loader=functools.partial(_hub_records, contests=ids, generated=generated_tests),
-            offline_loader=functools.partial(_offline_records, contests=ids, generated=generated_tests),
+            hub_loader=functools.partial(_hub_records, contests=ids, selection=selection),
+            offline_loader=functools.partial(_offline_records, contests=ids, selection=selection),
         ),
-        record_to_sample=record_to_sample,
+        record_to_sample=functools.partial(record_to_sample, selection=selection),
         template="codeforces.j2",
         grader="codeforces",
         n=n,
         metric_family="codeforces",
         sample_filter=_included,
-        options={"contests": ids, "generated_tests": generated_tests},
+        options={"contests": ids, "generated_tests": generated_tests, "problems": problems},
     )

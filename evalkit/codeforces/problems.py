@@ -90,12 +90,46 @@ def _generated_counts(path: Path) -> dict[str, int]:
     return counts
 
 
+def expected_generated(record: Record) -> int:
+    """How many generated tests open-r1 says a problem has (its `generated_tests` column).
+
+    Rows of revisions older than the generated tests lack the column: evalkit cannot tell then
+    which problems should have them, so that is an error, never a judge on fewer tests.
+    """
+    value = record.get("generated_tests")
+    if value is None:
+        raise EvalkitError(
+            f"Codeforces problem {record.get('contest_id')}/{record.get('index')} has no generated_tests count: its "
+            "open-r1/codeforces revision predates the generated tests. Use rows of a revision that has them (the one "
+            "evalkit pins), or judge on the official tests only with codeforces@generated_tests=false."
+        )
+    return int(value)
+
+
 def generated_tests_ref(path: Path | None, record: Record) -> dict[str, Any] | None:
-    """A reference to `record`'s generated tests in the contest's parquet file (None when it has none)."""
-    if path is None or not path.is_file():
-        return None
+    """A reference to `record`'s generated tests in its contest's parquet file (None when it has none).
+
+    The file must hold exactly the number of tests the row announces: a missing file or a different
+    count is an error naming the fix.
+    """
+    expected = expected_generated(record)
     problem_id = f"{int(record['contest_id'])}/{record['index']}"
+    if expected == 0 and (path is None or not path.is_file()):
+        return None
+    if path is None or not path.is_file():
+        raise EvalkitError(
+            f"Codeforces problem {problem_id} has {expected} generated tests, but their file "
+            f"generated_tests/test_cases_{int(record['contest_id']):04d}.parquet is not there"
+            + (f" ({path})" if path is not None else "")
+            + ". Download it from open-r1/codeforces (or put it in <data dir>/codeforces/generated_tests/), or judge "
+            "on the official tests only with codeforces@generated_tests=false."
+        )
     count = _generated_counts(path).get(problem_id, 0)
+    if count != expected:
+        raise EvalkitError(
+            f"'{path}' holds {count} generated tests of {problem_id}, its problem row announces {expected}: problems "
+            "and generated tests come from different revisions. Take both from the same open-r1/codeforces revision."
+        )
     return {"path": str(path), "problem_id": problem_id, "count": count} if count else None
 
 
@@ -140,22 +174,28 @@ def hub_problem_rows(hub_id: str, revision: str, splits: Iterable[str], contests
 
 
 def hub_generated_tests(hub_id: str, revision: str, contest_id: int) -> Path | None:
-    """Download (or find in the HF cache) a contest's generated tests; None when the Hub has none."""
+    """A contest's generated tests from the Hub (or the HF cache); None only when the revision has no such file.
+
+    huggingface_hub raises LocalEntryNotFoundError, a subclass of EntryNotFoundError, when it is
+    offline or cannot reach the Hub: that is an error here, never "this contest has none".
+    """
     try:
         from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import EntryNotFoundError
+        from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
     except ImportError as e:
         raise MissingExtraError(f"Loading {hub_id} generated tests", "hf", "huggingface_hub") from e
+    filename = f"generated_tests/test_cases_{contest_id:04d}.parquet"
+    cause: Exception
     try:
-        return Path(
-            hf_hub_download(
-                hub_id, f"generated_tests/test_cases_{contest_id:04d}.parquet", repo_type="dataset", revision=revision
-            )
-        )
-    except EntryNotFoundError:
-        return None
+        return Path(hf_hub_download(hub_id, filename, repo_type="dataset", revision=revision))
+    except EntryNotFoundError as e:
+        if not isinstance(e, LocalEntryNotFoundError):
+            return None  # the Hub answered: the revision has no such file (rows say whether it should)
+        cause = e
     except Exception as e:  # network and auth problems come as many types
-        raise EvalkitError(
-            f"Could not download the generated tests of contest {contest_id} from {hub_id}: {e}. Use "
-            "codeforces@generated_tests=false, or an offline copy with --data-dir."
-        ) from e
+        cause = e
+    raise EvalkitError(
+        f"Could not get {filename} of {hub_id}@{revision}: {str(cause).rstrip('.')}. Connect to the Hub (or unset HF_HUB_OFFLINE) so "
+        "it can be downloaded, use an offline copy with --data-dir, or judge on the official tests only with "
+        "codeforces@generated_tests=false."
+    ) from cause

@@ -69,6 +69,12 @@ def _rated(
         "pass@1": metrics.pass_k_metric([[s.value for s in scores[x.id]] for x in samples], 1).to_dict(),
     }
     notes: list[str] = []
+    unverifiable = sum(len(row["unverifiable"]) for row in table)
+    if unverifiable:
+        notes.append(
+            f"{unverifiable} problem(s) judged on tests open-r1 does not consider complete (codeforces@problems=all); "
+            "see contests[].unverifiable"
+        )
     try:
         population_path = population_file(data_dir)
     except EvalkitError as e:
@@ -123,6 +129,9 @@ def _contest_row(
         "num_problems": len(contest.problems),
         "evaluated": sorted(indices),
         "excluded": {k: v for k, v in sorted(excluded.items()) if k in known},
+        # Judged although open-r1 cannot verify them (truncated official tests, no generated tests):
+        # only with codeforces@problems=all.
+        "unverifiable": sorted(str(s.metadata["index"]) for s in samples if s.metadata.get("verifiable") is False),
         "missing": sorted(known - set(indices) - set(excluded)),
         "score": float(np.mean([p["score"] for p in participants])),
         "place": float(np.mean([p["place"] for p in participants])),

@@ -3,14 +3,16 @@
 The answer region (evalkit.answer) comes first, so code inside the thinking never runs. The last
 complete fenced block of the answer is the program; its language comes from the fence tag unless
 the grader fixes it (LiveCodeBench runs everything as Python). The program runs in a sandbox
-(evalkit.sandbox, never in this process) with LiveCodeBench's semantics; `Score.verdict` is AC,
-WA, TLE, MLE, RE, CE, `no_answer`, `unclosed_think`, `truncated` (cut off by the token limit before
-a complete block, or inside a block opened after the last complete one: that unfinished block was
-the final answer, so the earlier one is not run), or `error` when the sandbox itself failed.
-Only AC scores 1.0.
+(evalkit.sandbox, never in this process) with LiveCodeBench's semantics (docs/livecodebench.md):
+6 s per test, no memory limit of its own (the sandbox's machine cap still applies), integers up to
+50,000 digits. `Score.verdict` is AC, WA, TLE, MLE, RE, CE, `no_answer`, `unclosed_think`,
+`truncated` (cut off by the token limit before a complete block, or inside a block opened after the
+last complete one: that unfinished block was the final answer, so the earlier one is not run), or
+`error` when the sandbox itself failed. Only AC scores 1.0.
 
-Samples carry their tests in `metadata["tests"]` (LiveCodeBench dicts: input, output, testtype)
-and the functional entry point in `metadata["fn_name"]`.
+Samples carry their tests in `metadata["tests"]`: LiveCodeBench dicts (input, output, testtype), or
+a reference to a set in evalkit.testsets (the LiveCodeBench loader stores them there, so grading
+jobs do not carry them); the functional entry point is `metadata["fn_name"]`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
+from evalkit import testsets
 from evalkit.answer import answer_region
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
@@ -32,6 +35,21 @@ _TAGS: dict[str, Language] = {
     "cpp": "cpp", "c++": "cpp", "cc": "cpp", "cxx": "cpp", "c++17": "cpp",
 }  # fmt: skip
 MAX_EXTRACTED = 20_000
+# lcb_runner's compute_code_generation_metrics sets sys.set_int_max_str_digits(50000) for its runs.
+LCB_INT_MAX_STR_DIGITS = 50_000
+
+
+def lcb_limits(timeout_s: float = 6.0, memory_mb: int | None = None, stop_on_first_failure: bool = True) -> Limits:
+    """LiveCodeBench's harness: `timeout_s` per test, no memory limit, 50,000-digit ints, fast top-level
+    locals, numpy."""
+    return Limits(
+        timeout_s=timeout_s,
+        memory_mb=memory_mb,
+        stop_on_first_failure=stop_on_first_failure,
+        int_max_str_digits=LCB_INT_MAX_STR_DIGITS,
+        fast_locals=True,
+        shared_packages=True,
+    )
 
 
 def extract_code(answer: str) -> tuple[str, str] | None:
@@ -55,8 +73,14 @@ def _language(tag: str, fixed: Language | None) -> Language | None:
     return _TAGS.get(tag.split()[0] if tag else "python")
 
 
-def _tests(sample_tests: Sequence[Mapping[str, Any]]) -> list[TestCase]:
-    return [TestCase.from_dict(dict(t)) for t in sample_tests]
+def _tests(sample_tests: Any) -> list[TestCase]:
+    """The TestCases of a sample's `tests` metadata: the dicts themselves, or a stored set's reference."""
+    stored: Sequence[Mapping[str, Any]] = testsets.get(sample_tests) if testsets.is_ref(sample_tests) else sample_tests
+    return [TestCase.from_dict(dict(t)) for t in stored]
+
+
+def _num_tests(sample_tests: Any) -> int:
+    return int(sample_tests["count"]) if testsets.is_ref(sample_tests) else len(sample_tests or ())
 
 
 def run_code(
@@ -81,14 +105,14 @@ class CodeGrader:
     """Grades code answers by running the problem's tests in a sandbox (see module docstring)."""
 
     name = "code"
-    version = "2"  # 2: run-level thinking decision, `truncated` verdict
+    version = "3"  # 2: run-level thinking decision, `truncated` verdict; 3: lcb_runner parity (docs/livecodebench.md)
 
     def __init__(
         self,
         *,
         language: Language | None = None,
         timeout_s: float = 6.0,
-        memory_mb: int = 2048,
+        memory_mb: int | None = None,
         sandbox: str = "local",
         unsafe_no_isolation: bool = False,
         stop_on_first_failure: bool = True,
@@ -96,13 +120,13 @@ class CodeGrader:
         if language is not None and language not in _TAGS.values():
             raise EvalkitError(f"Code grader language '{language}' is not supported: use 'python' or 'cpp'.")
         self.language: Language | None = language
-        self.limits = Limits(timeout_s=timeout_s, memory_mb=memory_mb, stop_on_first_failure=stop_on_first_failure)
+        self.limits = lcb_limits(timeout_s, memory_mb, stop_on_first_failure)
         self.sandbox = sandbox
         self.unsafe_no_isolation = unsafe_no_isolation
 
     def job_timeout_s(self, sample: Sample) -> float:
         """The hard limit a grading pool should give one job of `sample` (the grader's own limits fire first)."""
-        return self.limits.solution_budget_s(len(sample.metadata.get("tests") or ())) + 15.0
+        return self.limits.solution_budget_s(_num_tests(sample.metadata.get("tests"))) + 15.0
 
     def grade(self, sample: Sample, generation: Generation, think: ThinkSettings) -> Score:
         """Extract the program from the answer region and run the sample's tests on it."""
@@ -212,7 +236,7 @@ def reward(
         if lang is None:
             result = RunResult("CE", (), len(cases), f"unsupported code block language '{tag}'")
         else:
-            result = run_code(code, cases, language=lang, fn_name=fn_name, limits=Limits(timeout_s=timeout_s))
+            result = run_code(code, cases, language=lang, fn_name=fn_name, limits=lcb_limits(timeout_s))
     if detailed:
         return result
     return 1.0 if result.passed else 0.0

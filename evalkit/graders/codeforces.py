@@ -65,7 +65,9 @@ class CodeforcesGrader:
     """Judges Codeforces solutions in the sandbox; deterministic given the sandbox's timing."""
 
     name = "codeforces"
-    version = "2"  # 2: run-level thinking decision, `truncated` verdict
+    # 2: run-level thinking decision, `truncated` verdict; 3: the sandbox waits for a program's own
+    # threads and calls ENOMEM from mmap an MLE.
+    version = "3"
 
     def __init__(
         self,

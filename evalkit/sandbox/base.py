@@ -7,7 +7,9 @@ solution can never forge a pass. Backends are registered by name and imported la
 
 from __future__ import annotations
 
+import functools
 import importlib
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -50,29 +52,66 @@ class Program:
     fn_name: str | None = None
 
 
+@functools.cache
+def machine_memory_cap_mb() -> int:
+    """The memory a run may use when a task sets no memory limit: half of this machine's physical memory.
+
+    LiveCodeBench sets no memory limit at all; a run still needs some bound, or one memory bomb takes
+    the machine (and the harness) down with it.
+    """
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        total = 8 << 30
+    return max(1024, total // 2 >> 20)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits. Time and memory apply per test; `solution_timeout_s` bounds the whole run.
 
-    `memory_mb` is the address-space limit of each process; `output_mb` caps each test's stdout
-    (more output than that is a wrong answer). `solution_timeout_s=None` derives the bound from the
-    number of tests (see `solution_budget_s`).
+    `memory_mb` is the address-space limit of each process, or None for no per-task limit (as
+    LiveCodeBench): then `machine_memory_cap_mb()` bounds each process and, where cgroups are
+    writable, the whole run. `output_mb` caps each test's stdout (more output than that is a wrong
+    answer). `solution_timeout_s=None` derives the bound from the number of tests (see
+    `solution_budget_s`). `int_max_str_digits` sets Python's limit on int <-> str conversion of
+    the solution and of the host's parsing of its values (None: the interpreter's default, 4300).
+    `fast_locals` runs a stdin Python program's top level as a function where the program cannot
+    tell (LiveCodeBench's speed; evalkit/sandbox/fastlocals.py); off, it runs as a plain module.
+    `shared_packages` lets Python programs import the third-party packages LiveCodeBench's
+    environment has (numpy) when the sandbox's interpreter has them; off, only the standard library.
     """
 
     timeout_s: float = 6.0
-    memory_mb: int = 2048
+    memory_mb: int | None = 2048
     output_mb: int = 64
     processes: int = 32
     open_files: int = 64
     compile_timeout_s: float = 30.0
     stop_on_first_failure: bool = True
     solution_timeout_s: float | None = None
+    int_max_str_digits: int | None = None
+    fast_locals: bool = False
+    shared_packages: bool = False
 
     def __post_init__(self) -> None:
-        if self.timeout_s <= 0 or self.memory_mb < 16 or self.output_mb < 1 or self.processes < 1:
+        digits = self.int_max_str_digits
+        if (
+            self.timeout_s <= 0
+            or (self.memory_mb is not None and self.memory_mb < 16)
+            or self.output_mb < 1
+            or self.processes < 1
+            or (digits is not None and digits != 0 and digits < 640)
+        ):
             raise EvalkitError(
-                f"Invalid sandbox limits {self}: timeout_s must be > 0, memory_mb >= 16, output_mb >= 1, processes >= 1."
+                f"Invalid sandbox limits {self}: timeout_s must be > 0, memory_mb >= 16 (or None), output_mb >= 1, "
+                "processes >= 1, int_max_str_digits 0 (no limit), >= 640 or None."
             )
+
+    @property
+    def address_space_mb(self) -> int:
+        """The address-space limit each process of a test gets."""
+        return self.memory_mb if self.memory_mb is not None else machine_memory_cap_mb()
 
     def solution_budget_s(self, num_tests: int) -> float:
         """Wall time the host allows one solution in total before it kills the sandbox."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import select
 import socket
 import struct
@@ -20,8 +21,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from evalkit.errors import EvalkitError, MissingExtraError
-from evalkit.sandbox.base import Limits, OutputCheck, Program, RunResult, TestCase
-from evalkit.sandbox.local import RUNNER
+from evalkit.sandbox.base import Limits, OutputCheck, Program, RunResult, TestCase, machine_memory_cap_mb
+from evalkit.sandbox.local import RUNNER, SHARED_PACKAGES
 from evalkit.sandbox.session import run_session, validate
 
 DEFAULT_IMAGE = "evalkit-sandbox-python:latest"
@@ -41,6 +42,19 @@ for name in os.listdir("/tmp"):
         shutil.rmtree(path, ignore_errors=True)
     else:
         os.unlink(path)
+"""
+# Where the image's interpreter has the shared packages (it runs solutions with -S, without its site).
+_PROBE = """\
+import importlib.util, json, os, sys
+found = {}
+for name in sys.argv[1:]:
+    spec = importlib.util.find_spec(name)
+    if spec is not None and spec.submodule_search_locations:
+        path = os.path.realpath(list(spec.submodule_search_locations)[0])
+        found[name] = path
+        if os.path.isdir(path + ".libs"):
+            found[name + ".libs"] = path + ".libs"
+print(json.dumps(found))
 """
 
 
@@ -108,6 +122,7 @@ class DockerSandbox:
         self.cpus = cpus
         self.memory_mb = memory_mb
         self._container: Any = None
+        self._packages: dict[str, str] = {}
         self._lock = threading.Lock()
         self._runs = itertools.count()
         with open(RUNNER, encoding="utf-8") as f:
@@ -150,12 +165,24 @@ class DockerSandbox:
                 },
                 labels={"evalkit.sandbox": "1"},
             )
+            self._packages = self._find_packages()
         return self._container
+
+    def _find_packages(self) -> dict[str, str]:
+        """The shared packages (numpy) the image has, for solutions to import (none when the probe fails)."""
+        exit_code, output = self._container.exec_run(
+            [self.python, "-I", "-c", _PROBE, *SHARED_PACKAGES], user=USER, demux=False
+        )
+        try:
+            found = json.loads(output) if exit_code == 0 else {}
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
     def run(
         self, program: Program, tests: Sequence[TestCase], limits: Limits, check: OutputCheck | None = None
     ) -> RunResult:
-        validate(program, tests)
+        validate(program, tests, limits)
         with self._lock:
             try:
                 container = self._ensure_container()
@@ -174,7 +201,16 @@ class DockerSandbox:
             except Exception as e:  # the SDK raises its own and requests' error types
                 return RunResult("error", (), len(tests), f"docker sandbox failure: {type(e).__name__}: {e}")
             channel = DockerChannel(raw, self._cleanup)
-            result = run_session(channel, program, tests, limits, workdir=workdir, own_pid_namespace=True, check=check)
+            result = run_session(
+                channel,
+                program,
+                tests,
+                limits,
+                workdir=workdir,
+                own_pid_namespace=True,
+                check=check,
+                packages=self._packages,
+            )
             return RunResult(
                 result.verdict, result.tests, result.num_tests, result.message, result.wall_s, {"isolation": "docker"}
             )
@@ -198,12 +234,14 @@ def create(
     image: str = DEFAULT_IMAGE,
     python: str = "python3",
     cpus: float = 1.0,
-    memory_mb: int = 2048,
+    memory_mb: int | None = None,
     base_url: str | None = None,
 ) -> DockerSandbox:
     """Connect to the Docker engine ($DOCKER_HOST or `base_url`) and check that `image` exists.
 
-    `unsafe_no_isolation` is accepted for a uniform factory signature; containers always isolate.
+    `memory_mb` caps the container (default: half the machine's memory, as the local sandbox caps a
+    task without a memory limit). `unsafe_no_isolation` is accepted for a uniform factory
+    signature; containers always isolate.
     """
     try:
         import docker
@@ -223,4 +261,4 @@ def create(
             f"Docker image '{image}' not found. Build it with: docker build -f sandboxes/python.Dockerfile "
             f"-t {image} sandboxes/"
         ) from e
-    return DockerSandbox(client, image, python, cpus, memory_mb)
+    return DockerSandbox(client, image, python, cpus, memory_mb if memory_mb is not None else machine_memory_cap_mb())

@@ -6,23 +6,65 @@
   equal `50000000000000000`).
 - functional tests: the value returned by the entry point (a top-level tuple counts as a list) must
   equal the JSON-decoded expected output under Python `==`.
+
+Values are parsed under the run's `int_max_str_digits` (LiveCodeBench: 50,000), as the solution
+printed them under it.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import signal as signals
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from evalkit.sandbox.base import OutputCheck, TestCase, TestResult, Verdict
+from evalkit.sandbox.base import Limits, OutputCheck, TestCase, TestResult, Verdict
 
 # Exit codes the runner's Python child uses (evalkit/sandbox/runner.py).
 EXIT_EXCEPTION = 101
 EXIT_MEMORY = 102
 EXIT_NO_ENTRY = 103
 _SHOWN = 200
+
+
+_DIGITS_LOCK = threading.Lock()
+_DIGITS_ACTIVE: Counter[int] = Counter()
+_DIGITS_DEFAULT = sys.get_int_max_str_digits()
+
+
+@contextlib.contextmanager
+def int_digits(limit: int | None) -> Iterator[None]:
+    """Python's limit on int <-> str conversion raised to `limit` (0: none) while the block runs.
+
+    The limit is per process, so concurrent blocks share it: it stays at the most permissive limit
+    any active block asked for (a more permissive parse never changes a verdict) and returns to the
+    process's own limit when the last one ends. None leaves the limit alone.
+    """
+    if limit is None:
+        yield
+        return
+    with _DIGITS_LOCK:
+        _DIGITS_ACTIVE[limit] += 1
+        _apply_digits()
+    try:
+        yield
+    finally:
+        with _DIGITS_LOCK:
+            _DIGITS_ACTIVE[limit] -= 1
+            if not _DIGITS_ACTIVE[limit]:
+                del _DIGITS_ACTIVE[limit]
+            _apply_digits()
+
+
+def _apply_digits() -> None:
+    wanted = [*_DIGITS_ACTIVE, _DIGITS_DEFAULT]
+    sys.set_int_max_str_digits(0 if 0 in wanted else max(wanted))
 
 
 def _stripped_lines(text: str) -> list[str]:
@@ -57,6 +99,7 @@ def compare_value(actual_repr: str, expected_json: str) -> str | None:
         actual: Any = ast.literal_eval(actual_repr)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return f"wrong answer: returned a value that is not a plain literal: {_short(actual_repr)!r}"
+    # Only a top-level tuple counts as a list (LiveCodeBench's rule): a nested one stays a tuple.
     if isinstance(actual, tuple):
         actual = list(actual)
     expected = json.loads(expected_json)
@@ -66,13 +109,14 @@ def compare_value(actual_repr: str, expected_json: str) -> str | None:
 
 
 def judge_test(
-    test: TestCase, report: dict[str, Any], body: bytes, timeout_s: float, check: OutputCheck | None = None
+    test: TestCase, report: dict[str, Any], body: bytes, limits: Limits, check: OutputCheck | None = None
 ) -> TestResult:
     """Turn the runner's report of one test (and its output) into a TestResult with a verdict.
 
     `check` replaces `compare_stdout` for a stdin test that exited cleanly; whatever it raises
     propagates (the session turns it into an `error` run).
     """
+    timeout_s = limits.timeout_s
     verdict: Verdict
     code, sig = report.get("exit_code"), report.get("signal")
     stderr = str(report.get("stderr") or "")
@@ -96,7 +140,8 @@ def judge_test(
     else:
         text = body.decode("utf-8", "replace")
         if test.testtype == "functional":
-            failure = compare_value(text, test.output)
+            with int_digits(limits.int_max_str_digits):
+                failure = compare_value(text, test.output)
         elif check is not None:
             failure = check(int(report["index"]), test, text)
         else:

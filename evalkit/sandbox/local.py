@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 import select
 import shutil
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from evalkit.errors import EvalkitError
-from evalkit.sandbox.base import Limits, OutputCheck, Program, RunResult, TestCase
+from evalkit.sandbox.base import Limits, OutputCheck, Program, RunResult, TestCase, machine_memory_cap_mb
 from evalkit.sandbox.cgroups import RunCgroups, parents
 from evalkit.sandbox.session import run_session, validate
 
@@ -90,6 +91,36 @@ class ProcessChannel:
     def diagnostics(self) -> str:
         self._stderr.seek(0)
         return self._stderr.read(4000).decode("utf-8", "replace").strip()
+
+
+# Third-party packages a solution may import when the host has them for the sandbox's interpreter:
+# LiveCodeBench's own environment has numpy (its harness imports it).
+SHARED_PACKAGES = ("numpy",)
+
+
+@functools.cache
+def host_packages(python: str) -> dict[str, str]:
+    """name -> directory of each SHARED_PACKAGES member the host has for `python` (with its bundled libraries).
+
+    Only for the interpreter evalkit itself runs on: another one may have another ABI. The
+    directories are under the interpreter's prefix or /usr, which every isolation mode keeps visible.
+    """
+    if os.path.realpath(python) != real_python():
+        return {}
+    found: dict[str, str] = {}
+    for name in SHARED_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        directory = os.path.realpath(next(iter(spec.submodule_search_locations)))
+        found[name] = directory
+        libs = directory + ".libs"  # auditwheel puts the package's shared libraries (OpenBLAS) there
+        if os.path.isdir(libs):
+            found[name + ".libs"] = libs
+    return found
 
 
 @functools.cache
@@ -167,6 +198,9 @@ class LocalSandbox:
             # unshare masks the sensitive top-level directories but leaves the rest of the host tree readable.
             "host_tree_hidden": self.isolation == "bwrap",
             "rlimits": ["cpu", "as", "stack", "nproc", "fsize", "nofile", "core"],
+            # What a task without a memory limit (LiveCodeBench) is held to, per process and per run.
+            "memory_cap_mb": machine_memory_cap_mb(),
+            "packages": sorted(p for p in host_packages(self.python) if not p.endswith(".libs")),
             "cgroups": sorted(parents()),
             # RLIMIT_NPROC does not bind processes that are root outside their namespace: then only
             # a pids cgroup caps a fork bomb.
@@ -176,7 +210,7 @@ class LocalSandbox:
     def run(
         self, program: Program, tests: Sequence[TestCase], limits: Limits, check: OutputCheck | None = None
     ) -> RunResult:
-        validate(program, tests)
+        validate(program, tests, limits)
         biggest = max((len(t.input.encode()) for t in tests), default=0)
         tmpfs_bytes = 2 * (limits.output_mb << 20) + biggest + (512 << 20)
         with tempfile.TemporaryFile() as stderr, tempfile.TemporaryDirectory(prefix="evalkit-sbx-") as host_dir:
@@ -191,7 +225,7 @@ class LocalSandbox:
                 workdir, own_pid_ns = host_dir, False
             cgroups = RunCgroups(
                 max_processes=limits.processes + 8,
-                max_memory_bytes=(limits.memory_mb << 20) + tmpfs_bytes + (256 << 20),
+                max_memory_bytes=(limits.address_space_mb << 20) + tmpfs_bytes + (256 << 20),
             )
             try:
                 proc = subprocess.Popen(
@@ -211,7 +245,14 @@ class LocalSandbox:
             channel = ProcessChannel(proc, stderr)
             try:
                 result = run_session(
-                    channel, program, tests, limits, workdir=workdir, own_pid_namespace=own_pid_ns, check=check
+                    channel,
+                    program,
+                    tests,
+                    limits,
+                    workdir=workdir,
+                    own_pid_namespace=own_pid_ns,
+                    check=check,
+                    packages=host_packages(self.python),
                 )
             finally:
                 cgroups.close()

@@ -44,7 +44,12 @@ def bindings() -> dict[str, str]:
     return {k: v for k, v in out.items() if v != "builtins"}
 
 
+def identifiers(source: str) -> set[str]:
+    """Every identifier-like token of `source` (a superset of the names it uses)."""
+    return set(_IDENTIFIER.findall(source))
+
+
 def needed(source: str) -> dict[str, str]:
     """The prelude bindings that `source` may use (every identifier-like token that the prelude binds)."""
     table = bindings()
-    return {name: table[name] for name in set(_IDENTIFIER.findall(source)) if name in table}
+    return {name: table[name] for name in identifiers(source) if name in table}

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from evalkit.errors import EvalkitError
+from evalkit.sandbox import fastlocals
 from evalkit.sandbox.base import Limits, OutputCheck, Program, RunResult, TestCase, TestResult
-from evalkit.sandbox.judge import judge_test
-from evalkit.sandbox.prelude import needed
+from evalkit.sandbox.judge import int_digits, judge_test
+from evalkit.sandbox.prelude import identifiers, needed
 
 MAX_HEADER = 1 << 20
 MAX_SOURCE = 1 << 20
@@ -103,18 +104,31 @@ def _max_output(test: TestCase, limits: Limits) -> int:
 
 
 def _messages(
-    program: Program, tests: Sequence[TestCase], limits: Limits, workdir: str, own_pid_namespace: bool
+    program: Program,
+    tests: Sequence[TestCase],
+    limits: Limits,
+    workdir: str,
+    own_pid_namespace: bool,
+    packages: Mapping[str, str],
 ) -> Iterator[bytes]:
+    mode = tests[0].testtype if tests else "stdin"
+    python = program.language == "python"
+    packages = packages if limits.shared_packages else {}
     start = {
         "op": "start",
         "language": program.language,
-        "mode": tests[0].testtype if tests else "stdin",
+        "mode": mode,
         "fn_name": program.fn_name,
         "workdir": workdir,
         "own_pid_namespace": own_pid_namespace,
-        "prelude": needed(program.source) if program.language == "python" else {},
+        "prelude": needed(program.source) if python else {},
+        # LiveCodeBench runs stdin programs inside a function; functional ones as a module.
+        "fast_locals": fastlocals.plan(program.source) if limits.fast_locals and python and mode == "stdin" else None,
+        "packages": dict(packages) if python else {},
+        "preimport": sorted(identifiers(program.source) & set(packages)) if python else [],
+        "int_max_str_digits": limits.int_max_str_digits,
         "limits": {
-            "memory_mb": limits.memory_mb,
+            "address_space_mb": limits.address_space_mb,
             "processes": limits.processes,
             "open_files": limits.open_files,
             "compile_timeout_s": limits.compile_timeout_s,
@@ -126,7 +140,7 @@ def _messages(
         yield _frame(header, test.input.encode())
 
 
-def validate(program: Program, tests: Sequence[TestCase]) -> None:
+def validate(program: Program, tests: Sequence[TestCase], limits: Limits) -> None:
     """Reject programs and test lists the runner cannot execute (a caller bug, not a model error)."""
     if len(program.source.encode()) > MAX_SOURCE:
         raise EvalkitError(f"Program source is larger than {MAX_SOURCE} bytes; pass a smaller program.")
@@ -140,15 +154,21 @@ def validate(program: Program, tests: Sequence[TestCase]) -> None:
             )
         if program.language != "python":
             raise EvalkitError("Functional tests are only supported for Python programs.")
-        for t in tests:
-            try:
-                for line in t.input.split("\n"):
-                    json.loads(line)
-                json.loads(t.output)
-            except json.JSONDecodeError as e:
-                raise EvalkitError(
-                    f"Functional test has input/output that is not JSON ({e.msg}); fix the test data."
-                ) from e
+        with int_digits(limits.int_max_str_digits):
+            for t in tests:
+                try:
+                    for line in t.input.split("\n"):
+                        json.loads(line)
+                    json.loads(t.output)
+                except json.JSONDecodeError as e:
+                    raise EvalkitError(
+                        f"Functional test has input/output that is not JSON ({e.msg}); fix the test data."
+                    ) from e
+                except ValueError as e:  # an integer longer than the limit on int <-> str conversion
+                    raise EvalkitError(
+                        f"Functional test has a value the solution's limits cannot parse ({e}); fix the test data or "
+                        "raise int_max_str_digits."
+                    ) from e
 
 
 def run_session(
@@ -160,16 +180,20 @@ def run_session(
     workdir: str,
     own_pid_namespace: bool,
     check: OutputCheck | None = None,
+    packages: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Drive one runner through `tests` and judge each result; always kills the sandbox at the end.
 
     `check` judges stdin outputs instead of LiveCodeBench's comparison (see `judge_test`); when it
     raises, the run's verdict is `error`: a broken check says nothing about the solution.
+    `packages` (name -> directory visible inside the sandbox) are made importable for Python.
     """
     began = time.monotonic()
     deadline = began + limits.solution_budget_s(len(tests))
     writer = threading.Thread(
-        target=_write_all, args=(channel, _messages(program, tests, limits, workdir, own_pid_namespace)), daemon=True
+        target=_write_all,
+        args=(channel, _messages(program, tests, limits, workdir, own_pid_namespace, packages or {})),
+        daemon=True,
     )
     writer.start()
     reader = _Reader(channel)
@@ -203,7 +227,7 @@ def run_session(
                 break
             report, body = message
             try:
-                result = judge_test(test, report, body, limits.timeout_s, check)
+                result = judge_test(test, report, body, limits, check)
             except Exception as e:  # a failing check is the caller's bug, never the solution's fault
                 if check is None:
                     raise

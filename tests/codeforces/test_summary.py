@@ -91,3 +91,22 @@ def test_missing_standings_and_population_are_reported(synthetic: ModuleType, tm
     (tmp_path / "codeforces" / "contests" / "9002" / "standings.json").unlink()
     missing = summarize_codeforces(task, samples, _scores(RESULTS), tmp_path)
     assert "evalkit codeforces fetch --contests 9002" in missing["error"]
+
+
+def test_problems_judged_beyond_the_verifiable_rule_are_listed(synthetic: ModuleType, tmp_path: Path) -> None:
+    data = synthetic.build(tmp_path)
+    path = tmp_path / "codeforces" / "problems" / "synthetic.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[1]["official_tests_complete"] = False  # 9001/B: truncated official tests, no generated ones
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    strict = get_task("codeforces", contests=data.task_option)
+    samples = load_task_samples(strict, tmp_path).samples
+    entry = summarize_codeforces(
+        strict, samples, _scores({k: v for k, v in RESULTS.items() if k != "9001/B"}), tmp_path
+    )
+    assert entry["contests"][0]["excluded"] == {"B": "not_verifiable", "C": "interactive"}
+    assert entry["contests"][0]["unverifiable"] == [] and not any("problems=all" in n for n in entry["notes"])
+    every = get_task("codeforces", contests=data.task_option, problems="all")
+    entry = summarize_codeforces(every, load_task_samples(every, tmp_path).samples, _scores(RESULTS), tmp_path)
+    assert entry["contests"][0]["unverifiable"] == ["B"] and entry["contests"][1]["unverifiable"] == []
+    assert any("1 problem(s)" in n and "problems=all" in n for n in entry["notes"])

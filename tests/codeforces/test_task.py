@@ -56,6 +56,7 @@ def test_parquet_problems_and_generated_tests_are_read(synthetic: ModuleType, tm
     synthetic.build(tmp_path)
     folder = tmp_path / "codeforces"
     rows = [json.loads(line) for line in (folder / "problems" / "synthetic.jsonl").read_text().splitlines()]
+    rows[0]["generated_tests"] = 2  # 9001/A: as many as its contest's file holds
     (folder / "problems" / "synthetic.jsonl").unlink()
     pd.DataFrame(rows).to_parquet(folder / "problems" / "train-00000.parquet")
     (folder / "generated_tests").mkdir()

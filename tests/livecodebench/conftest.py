@@ -6,11 +6,13 @@ import base64
 import json
 import pickle
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from evalkit.testsets import CACHE_ENV
 
 
 def compress(tests: list[dict[str, str]]) -> str:
@@ -55,6 +57,15 @@ def functional_row(question_id: str, contest_date: str) -> dict[str, Any]:
         "private_test_cases": compress(private),
         "metadata": json.dumps({"func_name": "total"}),
     }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _private_testsets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Decoded test sets go to a temporary store, not the user's cache (no grading pool runs here)."""
+    folder = tmp_path_factory.mktemp("evalkit-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(folder))
+        yield folder
 
 
 @pytest.fixture

@@ -9,11 +9,13 @@ import pickle
 import sys
 import zlib
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from evalkit import testsets
 from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
@@ -59,18 +61,56 @@ def test_window_and_release_are_task_options(lcb_dir: Path) -> None:
 def test_samples_carry_tests_and_breakdown_fields(lcb_dir: Path) -> None:
     samples = {s.id: s for s in load_task_samples(get_task("livecodebench"), lcb_dir).samples}
     stdin = samples["abc999_a"]
-    assert [t["input"] for t in stdin.metadata["tests"]] == ["1 2\n", "10 20\n", "5 5\n"]
+    assert [t["input"] for t in testsets.get(stdin.metadata["tests"])] == ["1 2\n", "10 20\n", "5 5\n"]
     assert stdin.metadata["difficulty"] == "easy" and stdin.metadata["platform"] == "atcoder"
     assert stdin.metadata["fn_name"] is None
     functional = samples["3400"]
-    assert functional.metadata["fn_name"] == "total" and functional.metadata["tests"][0]["testtype"] == "functional"
-    assert len(samples["abc999_b"].metadata["tests"]) == 3  # plain-JSON private tests
+    assert functional.metadata["fn_name"] == "total"
+    assert testsets.get(functional.metadata["tests"])[0]["testtype"] == "functional"
+    assert samples["abc999_b"].metadata["tests"]["count"] == 3  # plain-JSON private tests
 
 
 def test_missing_file_names_what_is_needed(tmp_path: Path) -> None:
     (tmp_path / "livecodebench").mkdir()
-    with pytest.raises(EvalkitError, match="test.jsonl"):
+    with pytest.raises(EvalkitError, match=r"needs test4\.jsonl, test5\.jsonl"):
         load_task_samples(get_task("livecodebench"), tmp_path)
+
+
+def test_the_default_window_reads_only_the_files_it_needs(lcb_dir: Path) -> None:
+    lcb = _lcb_module()
+    assert lcb.needed_files("release_v6", date(2024, 8, 1), date(2025, 1, 31)) == ("test4.jsonl", "test5.jsonl")
+    assert lcb.needed_files("release_v6", date(2024, 8, 1), date(2025, 1, 31), "release") == lcb.FILES
+    assert lcb.needed_files("release_v6", date(2024, 9, 30), date(2024, 10, 1)) == ("test4.jsonl", "test5.jsonl")
+    assert lcb.needed_files("release_v3", date(2024, 8, 1), date(2025, 1, 31)) == ()
+    for name in ("test.jsonl", "test2.jsonl", "test3.jsonl", "test6.jsonl"):
+        (lcb_dir / "livecodebench" / name).write_text("not json at all\n")
+    loaded = load_task_samples(get_task("livecodebench"), lcb_dir)
+    assert [s.id for s in loaded.samples] == ["abc999_a", "3400", "abc999_b"]
+    with pytest.raises(EvalkitError, match="Malformed dataset line"):
+        load_task_samples(get_task("livecodebench", files="release"), lcb_dir)
+    with pytest.raises(EvalkitError, match="has no problems dated"):
+        get_task("livecodebench", release="release_v3")
+
+
+def test_rows_outside_the_window_are_never_parsed(lcb_dir: Path) -> None:
+    path = lcb_dir / "livecodebench" / "test5.jsonl"
+    # Dated in test5's span but outside the window: skipped on its date alone, so its damage goes unseen.
+    path.write_text(path.read_text() + '{"contest_date": "2024-12-01T00:00:00", "question_id": broken\n')
+    loaded = load_task_samples(get_task("livecodebench", end="2024-11-30"), lcb_dir)
+    assert [s.id for s in loaded.samples] == ["abc999_a", "3400"]
+
+
+def test_a_row_outside_its_files_dates_is_an_error(lcb_dir: Path) -> None:
+    path = lcb_dir / "livecodebench" / "test4.jsonl"
+    path.write_text(path.read_text().replace("2024-08-03", "2024-07-30"))
+    with pytest.raises(EvalkitError, match=r"dated 2024-07-30, outside .*files=release"):
+        load_task_samples(get_task("livecodebench"), lcb_dir)
+    assert [s.id for s in load_task_samples(get_task("livecodebench", files="release"), lcb_dir).samples] == [
+        "3400",
+        "abc999_b",
+    ]
+    with pytest.raises(EvalkitError, match="files='all'.* is unknown"):
+        get_task("livecodebench", files="all")
 
 
 class _Boom:
@@ -98,11 +138,14 @@ def test_restricted_unpickler_refuses_anything_but_strings(
 def test_prompts_follow_livecodebench(lcb_dir: Path) -> None:
     task = get_task("livecodebench")
     samples = {s.id: s for s in load_task_samples(task, lcb_dir).samples}
-    stdin_prompt = task.prompt(samples["abc999_a"], 0).messages
-    assert len(stdin_prompt) == 1 and stdin_prompt[0].role == "user"
-    assert "Read the inputs from stdin" in stdin_prompt[0].content and "# YOUR CODE HERE" in stdin_prompt[0].content
-    functional_prompt = task.prompt(samples["3400"], 0).messages[0].content
-    assert "starter code" in functional_prompt and "def total(self, nums: List[int])" in functional_prompt
+    system, user = task.prompt(samples["abc999_a"], 0).messages
+    assert system.role == "system" and system.content.startswith("A conversation between User and Assistant.")
+    assert user.role == "user" and "writes output to STDOUT.\n```python\n# YOUR CODE HERE\n```\n\n" in user.content
+    functional = task.prompt(samples["3400"], 0).messages[1].content
+    assert "starter code" in functional and "def total(self, nums: List[int])" in functional
+    generic = get_task("livecodebench", style="generic").prompt(samples["3400"], 0).messages
+    assert [m.role for m in generic] == ["system", "user"]
+    assert generic[0].content.startswith("You are an expert Python programmer.")
     assert task.n == 16 and task.grader == "code" and task.breakdown == ("difficulty", "platform")
 
 
