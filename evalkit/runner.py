@@ -20,6 +20,7 @@ from typing import Any
 
 from evalkit import __version__
 from evalkit.adapters.base import Adapter
+from evalkit.adapters.fit import fitted_note
 from evalkit.adapters.select import open_adapter
 from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
@@ -96,7 +97,9 @@ def _comparable(config: RunConfig) -> dict[str, Any]:
 
 
 def _comparable_dict(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if k not in ("output", "concurrency", "overwrite", "grading_workers")}
+    # Settings that do not change what a sample is: a rerun with them changed resumes the same run.
+    ignored = ("output", "concurrency", "overwrite", "grading_workers", "send_seed", "max_tokens_floor")
+    return {k: v for k, v in d.items() if k not in ignored}
 
 
 def _package_versions() -> dict[str, str]:
@@ -244,6 +247,11 @@ async def _generate_and_grade(
             manifest["sandbox"] = sandbox
         writer.write_manifest(manifest)
         state = load_state(writer, planned, config, mhash, config.seed)
+        fit = getattr(adapter, "fit", None)
+        if fit is not None and state.todo:
+            # Before anything is generated: fit max tokens to the context, or refuse (exit 2).
+            state.todo = await fit(state.todo)
+            _note_fitted(state.todo, planned)
         if _already_finished(writer, state, previous, manifest):
             # Nothing to generate or grade and the same tasks were summarised: keep that summary.
             summary = writer.summary()
@@ -406,6 +414,15 @@ def _warn_unmatched(rows: Sequence[Mapping[str, Any]]) -> None:
         f"[yellow]note:[/] {len(rows)} replay row(s) matched no requested sample (e.g. {first}); "
         "they are listed in manifest.json under replay_unmatched."
     )
+
+
+def _note_fitted(requests: Sequence[Request], planned: Sequence[PlannedTask]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    note = fitted_note(requests, {pt.name: pt.params.max_tokens for pt in planned})
+    if note:
+        Console(stderr=True).print(f"[yellow]note:[/] {escape(note)}")
 
 
 def _previous_manifest(writer: RunDir) -> dict[str, Any] | None:
