@@ -77,7 +77,9 @@ def run(
     n: Annotated[int | None, typer.Option(help="Samples per problem for every task (default: task's).")] = None,
     temperature: Annotated[float | None, typer.Option(help="Default 0.6.")] = None,
     top_p: Annotated[float | None, typer.Option(help="Default 0.95.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Max generated tokens (default 32768).")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Max generated tokens (default 32768), fitted to the model's context.")
+    ] = None,
     max_tokens_floor: Annotated[
         int, typer.Option(help="Refuse to run when fitting max tokens to the context leaves fewer than this.")
     ] = 1024,
