@@ -230,7 +230,7 @@ def _stats(gens: Sequence[GenInfo], max_tokens: int) -> dict[str, Any]:
             per_problem[g.key[1]].append(g.text_hash)
     identical = sum(len(texts) - len(set(texts)) for texts in per_problem.values())
     # Budgets fitted to the model's context (see evalkit.adapters.fit).
-    fitted = [g.max_tokens for g in gens if g.max_tokens is not None and g.max_tokens < max_tokens]
+    fitted = [g.max_tokens for g in gens if g.error is None and g.max_tokens is not None and g.max_tokens < max_tokens]
     return {
         "mean_completion_tokens": sum(tokens) / len(tokens) if tokens else None,
         "max_completion_tokens": max(tokens) if tokens else None,

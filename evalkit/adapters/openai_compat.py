@@ -226,7 +226,9 @@ class OpenAICompatAdapter:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._card: dict[str, Any] | None = None
         self._session: aiohttp.ClientSession | None = None
-        # Learned from context-length errors when the model card does not say.
+        # The smallest max_model_len the servers list (None: none says), and one learned from a
+        # context-length error when no card says.
+        self._card_context: int | None = None
         self._learned_context: int | None = None
         # Prompt tokens by prompt (None: could not be counted); whether /tokenize works (None: not tried).
         self._prompt_tokens: dict[Hashable, int | None] = {}
@@ -281,6 +283,10 @@ class OpenAICompatAdapter:
             card = next((m for m in models if m.get("id") == self.config.model), None)
             if card is not None and self._card is None:
                 self._card = {k: card[k] for k in _CARD_FIELDS if k in card}
+            context = _int_or_none(card.get("max_model_len")) if card is not None else None
+            if context and (self._card_context is None or context < self._card_context):
+                # Several base URLs may serve different contexts: a budget must fit the smallest.
+                self._card_context = context
         if self._card is None:
             self._card = {}
 
@@ -304,7 +310,7 @@ class OpenAICompatAdapter:
         return fit_requests(requests, tokens, context, floor=self.config.max_tokens_floor, context_fix=_CONTEXT_FIX)
 
     def _context(self) -> int | None:
-        known = [c for c in (_int_or_none((self._card or {}).get("max_model_len")), self._learned_context) if c]
+        known = [c for c in (self._card_context, self._learned_context) if c]
         return min(known) if known else None
 
     async def _count_prompts(self, requests: Sequence[Request]) -> None:
@@ -379,7 +385,7 @@ class OpenAICompatAdapter:
         limit = parse_context_error(message)
         if limit is None or limit.context is None:
             return None
-        if self._card is None or not self._card.get("max_model_len"):
+        if self._card_context is None:
             self._learned_context = limit.context
         asked = request.params.max_tokens
         if limit.prompt_tokens is None:

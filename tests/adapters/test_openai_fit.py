@@ -201,3 +201,14 @@ def test_completions_api_sends_a_chat_tasks_text_without_a_template() -> None:
     (body,) = script.bodies
     assert body["prompt"] == "word word word" and "messages" not in body
     assert all(g.error is None for g in gens.values())
+
+
+def test_with_several_servers_the_smallest_context_is_the_one_fitted_to() -> None:
+    requests = _requests([48], n=1)
+    with (
+        ScriptedServer(VllmLike(), model="m", max_model_len=4096, tokenize=True) as large,
+        ScriptedServer(VllmLike(), model="m", max_model_len=CONTEXT, tokenize=True) as small,
+    ):
+        cfg = RunConfig(model="m", tasks="t", backend="openai", base_urls=(large.url, small.url))
+        fitted, _ = _fit_and_generate(OpenAICompatAdapter(cfg), requests, generate=False)
+    assert [r.params.max_tokens for r in fitted] == [CONTEXT - 48]
