@@ -40,12 +40,13 @@ import logging
 import os
 import random
 import time
-from collections.abc import AsyncGenerator, Hashable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from evalkit.adapters.fit import RoomProblem, fit_request, fit_requests, parse_context_error
+from evalkit.adapters.fit import RoomProblem, parse_context_error
+from evalkit.adapters.server_context import CONTEXT_FIX, ServerContext
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.types import Generation, Request
@@ -65,11 +66,6 @@ _DOWN_COOLDOWN_S = 5.0
 _MAX_DETAIL = 300
 # A context-length error may first name only the context (vLLM 0.32), then the prompt too (older vLLM).
 _MAX_REFITS = 2
-# Tokens a chat template may add around the messages. A prompt of B UTF-8 bytes has at most B tokens
-# under byte-level BPE (and byte-fallback) tokenizers, so B + this margin + max tokens <= context
-# means the request fits without counting it: no /tokenize or probe calls on a long-context server.
-_TEMPLATE_MARGIN = 4096
-_CONTEXT_FIX = "the server's --max-model-len"
 
 
 class _AttemptError(Exception):
@@ -226,13 +222,7 @@ class OpenAICompatAdapter:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._card: dict[str, Any] | None = None
         self._session: aiohttp.ClientSession | None = None
-        # The smallest max_model_len the servers list (None: none says), and one learned from a
-        # context-length error when no card says.
-        self._card_context: int | None = None
-        self._learned_context: int | None = None
-        # Prompt tokens by prompt (None: could not be counted); whether /tokenize works (None: not tried).
-        self._prompt_tokens: dict[Hashable, int | None] = {}
-        self._tokenize: bool | None = None
+        self._context = ServerContext(config.max_tokens_floor, config.concurrency)
 
     def identity(self) -> dict[str, Any]:
         """Engine, model and base URLs, plus the server's /v1/models card for the model when known.
@@ -283,10 +273,8 @@ class OpenAICompatAdapter:
             card = next((m for m in models if m.get("id") == self.config.model), None)
             if card is not None and self._card is None:
                 self._card = {k: card[k] for k in _CARD_FIELDS if k in card}
-            context = _int_or_none(card.get("max_model_len")) if card is not None else None
-            if context and (self._card_context is None or context < self._card_context):
-                # Several base URLs may serve different contexts: a budget must fit the smallest.
-                self._card_context = context
+            if card is not None:
+                self._context.listed(_int_or_none(card.get("max_model_len")))
         if self._card is None:
             self._card = {}
 
@@ -298,111 +286,43 @@ class OpenAICompatAdapter:
         """
         if self._card is None:
             await self.check()
-        context = self._context()
-        if context is None or not requests:
-            return list(requests)
-        counted = [not _surely_fits(r, context) for r in requests]
-        await self._count_prompts([r for r, count in zip(requests, counted, strict=True) if count])
-        tokens = [
-            self._prompt_tokens.get(_prompt_key(r)) if count else None
-            for r, count in zip(requests, counted, strict=True)
-        ]
-        return fit_requests(requests, tokens, context, floor=self.config.max_tokens_floor, context_fix=_CONTEXT_FIX)
-
-    def _context(self) -> int | None:
-        known = [c for c in (self._card_context, self._learned_context) if c]
-        return min(known) if known else None
-
-    async def _count_prompts(self, requests: Sequence[Request]) -> None:
-        """Count the tokens of each distinct prompt not counted yet (the first alone, to learn the method)."""
-        todo: dict[Hashable, Request] = {}
-        for request in requests:
-            key = _prompt_key(request)
-            if key not in self._prompt_tokens:
-                todo.setdefault(key, request)
-        if not todo:
-            return
         session = self._open_session()
-        first, *rest = todo.items()
-        self._prompt_tokens[first[0]] = await self._count(session, first[1])
-        limit = asyncio.Semaphore(self.config.concurrency)
 
-        async def count(key: Hashable, request: Request) -> None:
-            async with limit:
-                self._prompt_tokens[key] = await self._count(session, request)
+        async def tokenize(request: Request) -> tuple[int | None, bool]:
+            return await self._tokenize_count(session, request)
 
-        await asyncio.gather(*(count(key, request) for key, request in rest))
+        async def usage(request: Request) -> tuple[int | None, bool]:
+            return await self._usage_count(session, request), False
 
-    async def _count(self, session: aiohttp.ClientSession, request: Request) -> int | None:
-        """The prompt's tokens as the server counts them, or None when the server cannot say."""
-        if self._tokenize is not False:
-            tokens = await self._tokenize_count(session, request)
-            if tokens is not None:
-                return tokens
-        return await self._usage_count(session, request)
+        return await self._context.fit(requests, tokenize, usage)
 
-    async def _tokenize_count(self, session: aiohttp.ClientSession, request: Request) -> int | None:
+    async def _tokenize_count(self, session: aiohttp.ClientSession, request: Request) -> tuple[int | None, bool]:
+        """(tokens, False) from POST /tokenize; (None, True) when the server has no usable one."""
         import aiohttp
 
-        endpoint = self._pick()
         body: dict[str, Any] = {"model": self.config.model}
         if self._chat:
             body.update(messages=self._messages(request), add_generation_prompt=True)
         else:
             body["prompt"] = _completion_prompt(request)
         # vLLM serves /tokenize beside /v1, not under it.
-        url = endpoint.url.removesuffix("/v1") + "/tokenize"
+        url = self._pick().url.removesuffix("/v1") + "/tokenize"
         try:
             async with session.post(url, json=body) as response:
-                status = response.status
-                data = await response.json(content_type=None) if status == 200 else None
+                data = await response.json(content_type=None) if response.status == 200 else None
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-            return None
+            return None, False
         count = _int_or_none(data.get("count")) if isinstance(data, dict) else None
-        if count is None:
-            if self._tokenize is None:
-                log.info("%s has no usable /tokenize (HTTP %s); counting prompts with one-token requests.", url, status)
-            self._tokenize = False
-            return None
-        self._tokenize = True
-        return count
+        return count, count is None
 
     async def _usage_count(self, session: aiohttp.ClientSession, request: Request) -> int | None:
         """Prompt tokens from the usage of a one-token request (its prefill is what a server caches)."""
-        body = self._body(request, max_tokens=1, seed=False)
         try:
-            data = await self._post(session, self._pick(), body)
+            data = await self._post(session, self._pick(), self._body(request, max_tokens=1, seed=False))
+            return parse_completion(data, chat=self._chat).prompt_tokens
         except _AttemptError as err:
             limit = parse_context_error(err.detail) if err.status == 400 else None
             return limit.prompt_tokens if limit is not None else None
-        try:
-            return parse_completion(data, chat=self._chat).prompt_tokens
-        except _AttemptError:
-            return None
-
-    def _refit(self, request: Request, message: str) -> Request | RoomProblem | None:
-        """After a context-length error: the request fitted to the numbers it names (None: cannot help)."""
-        limit = parse_context_error(message)
-        if limit is None or limit.context is None:
-            return None
-        if self._card_context is None:
-            self._learned_context = limit.context
-        asked = request.params.max_tokens
-        if limit.prompt_tokens is None:
-            # Only the context is known: ask for no more than it (a server then caps to what is left).
-            fitted: Request | RoomProblem = replace(request, params=replace(request.params, max_tokens=limit.context))
-        else:
-            fitted = fit_request(request, limit.prompt_tokens, limit.context, self.config.max_tokens_floor)
-        if isinstance(fitted, Request) and fitted.params.max_tokens >= asked:
-            return None
-        return fitted
-
-    def _effective_max_tokens(self, sent: int, prompt_tokens: int | None) -> int:
-        """The budget a request really had: what was sent, or less if the server capped it to its context."""
-        context = self._context()
-        if context is None or prompt_tokens is None:
-            return sent
-        return max(0, min(sent, context - prompt_tokens))
 
     async def generate(self, requests: Sequence[Request]) -> AsyncGenerator[Generation, None]:
         """Yield one Generation per request as each completes (completion order)."""
@@ -487,9 +407,11 @@ class OpenAICompatAdapter:
             try:
                 parsed = parse_completion(await self._post(session, endpoint, body), chat=self._chat)
             except _AttemptError as err:
-                refitted = self._refit(request, err.detail) if err.status == 400 and refits < _MAX_REFITS else None
+                refitted = (
+                    self._context.refit(request, err.detail) if err.status == 400 and refits < _MAX_REFITS else None
+                )
                 if isinstance(refitted, RoomProblem):
-                    error = f"context: {refitted.describe(_CONTEXT_FIX)} (not retried)"
+                    error = f"context: {refitted.describe(CONTEXT_FIX)} (not retried)"
                     return Generation.failed(refitted.request, error, self._since(start))
                 if refitted is not None:
                     # A fitted request is a new request, not a retry: it does not use up an attempt.
@@ -511,7 +433,7 @@ class OpenAICompatAdapter:
                     prompt_tokens=parsed.prompt_tokens,
                     completion_tokens=parsed.completion_tokens,
                     latency_s=self._since(start),
-                    max_tokens=self._effective_max_tokens(request.params.max_tokens, parsed.prompt_tokens),
+                    max_tokens=self._context.effective(request.params.max_tokens, parsed.prompt_tokens),
                 )
             finally:
                 endpoint.outstanding -= 1
@@ -598,10 +520,6 @@ class OpenAICompatAdapter:
         return {}
 
 
-def _prompt_key(request: Request) -> Hashable:
-    return (request.messages, request.prompt)
-
-
 def _completion_prompt(request: Request) -> str:
     """What /completions is sent: the task's plain prompt, else its chat messages' text (no template)."""
     if request.prompt is not None:
@@ -609,10 +527,6 @@ def _completion_prompt(request: Request) -> str:
     if request.messages is None:
         raise EvalkitError(f"Task '{request.task}' builds neither chat messages nor a prompt.")
     return "\n\n".join(m.content for m in request.messages)
-
-
-def _surely_fits(request: Request, context: int) -> bool:
-    return len(_completion_prompt(request).encode()) + _TEMPLATE_MARGIN + request.params.max_tokens <= context
 
 
 def _model_cards(raw: bytes) -> list[dict[str, Any]]:
