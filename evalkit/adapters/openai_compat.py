@@ -9,13 +9,13 @@ reproducible on its own, so a resumed run regenerates exactly the samples that a
 request with n=k for the k samples of a problem would tie all k to a single seed, so this adapter
 does not group. `--no-send-seed` leaves the seed out for servers that reject or mishandle it.
 
-Max tokens are fitted to the server's context before anything is sent (`fit`, see
-evalkit.adapters.fit): the context is the served model's `max_model_len` (GET /models), a prompt's
-length comes from the server's /tokenize (vLLM) or else from the usage of a one-token request. A
-request whose prompt length stayed unknown is sent as it is; if the server answers with a
-context-length error, the numbers in its message fit the request and it is sent again. Each
-generation stores the budget it really had: min(sent, context - prompt tokens of its usage), since
-some servers (vLLM 0.32) silently cap a budget that overruns the context.
+Max tokens are fitted to the server's context before anything is sent (`fit`; see
+evalkit.adapters.fit and evalkit.adapters.server_context): the context is the served model's
+`max_model_len` (GET /models), a prompt's length comes from the server's /tokenize (vLLM) or else
+from the usage of a one-token request. A request whose prompt length stayed unknown is sent as it
+is; if the server answers with a context-length error, the numbers in its message fit the request
+and it is sent again. Each generation stores the budget it really had: min(sent, context - prompt
+tokens of its usage), since some servers (vLLM 0.32) silently cap a budget that overruns the context.
 
 `--api completions` sends `Request.prompt`, or, for tasks that build chat messages, their text as
 is (no chat template), which is what a base model is asked.
