@@ -18,8 +18,6 @@ from typer.testing import CliRunner
 from evalkit.cli import app
 from evalkit.testing.server import Reply, ScriptedServer
 
-pytestmark = pytest.mark.slow
-
 CONTEXT = 2048
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

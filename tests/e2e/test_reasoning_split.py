@@ -20,8 +20,6 @@ from evalkit.config import RunConfig
 from evalkit.runner import run
 from evalkit.testing.server import Reply, ScriptedServer
 
-pytestmark = pytest.mark.slow
-
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1].parent / "shared" / "data"
 

@@ -86,11 +86,15 @@ class VllmServer:
         self.stop()
         raise RuntimeError(f"the vLLM server did not answer within {START_TIMEOUT_S:g} s:\n{self.log_tail()}")
 
-    def stop(self) -> None:
-        """Stop the whole process group (API server, engine core, workers); idempotent."""
+    def stop(self, *, graceful: bool = True) -> None:
+        """Stop the whole process group (API server, engine core, workers); idempotent.
+
+        `graceful=False` kills it at once, as a crash or the OOM killer would.
+        """
         if self._proc is None:
             return
-        for sig, wait_s in ((signal.SIGTERM, 30.0), (signal.SIGKILL, 30.0)):
+        signals = ((signal.SIGTERM, 30.0), (signal.SIGKILL, 30.0)) if graceful else ((signal.SIGKILL, 30.0),)
+        for sig, wait_s in signals:
             try:
                 os.killpg(self._proc.pid, sig)
             except ProcessLookupError:
