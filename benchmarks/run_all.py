@@ -117,6 +117,15 @@ BENCHES = [
         180,
         150,
     ),
+    Bench(
+        "vllm_server",
+        "evalkit's client vs plain aiohttp against a real vLLM server",
+        # About a third is the server's start-up (30-60 s on 2 cores).
+        ["--requests", "256", "--concurrency", "8", "32", "--repeat", "3"],
+        ["--requests", "128", "--concurrency", "16", "--repeat", "2"],
+        240,
+        150,
+    ),
 ]
 
 

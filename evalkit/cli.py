@@ -101,8 +101,16 @@ def run(
     n: Annotated[int | None, typer.Option(help="Samples per problem for every task (default: task's).")] = None,
     temperature: Annotated[float | None, typer.Option(help="Default 0.6.")] = None,
     top_p: Annotated[float | None, typer.Option(help="Default 0.95.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Max generated tokens (default 32768).")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Max generated tokens (default 32768), fitted to the model's context.")
+    ] = None,
+    max_tokens_floor: Annotated[
+        int, typer.Option(help="Refuse to run when fitting max tokens to the context leaves fewer than this.")
+    ] = 1024,
     seed: Annotated[int, typer.Option(help="Run seed; each sample's seed derives from it.")] = 0,
+    send_seed: Annotated[
+        bool, typer.Option(help="Send each sample's seed (--no-send-seed: for servers that reject or mishandle it).")
+    ] = True,
     limit: Annotated[int | None, typer.Option(help="Only the first N problems of each task.")] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Offline data folder (else $EVALKIT_DATA_DIR, else bundled copy or Hub).")
@@ -152,7 +160,9 @@ def run(
             "temperature": temperature,
             "top_p": top_p,
             "max_tokens": max_tokens,
+            "max_tokens_floor": max_tokens_floor,
             "seed": seed,
+            "send_seed": send_seed,
             "limit": limit,
             "data_dir": data_dir,
             "data_source": data_source,

@@ -28,7 +28,9 @@ class RunConfig(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     max_tokens: int | None = Field(default=None, ge=1)
+    max_tokens_floor: int = Field(default=1024, ge=1)  # refuse a run whose budget fitted to the context is below this
     seed: int = 0
+    send_seed: bool = True  # False: requests carry no per-sample seed (servers that reject or mishandle it)
     limit: int | None = Field(default=None, ge=1)
     data_dir: Path | None = None
     data_source: DataSource = "auto"

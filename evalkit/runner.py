@@ -19,6 +19,7 @@ from typing import Any
 
 from evalkit import __version__
 from evalkit.adapters.base import Adapter
+from evalkit.adapters.fit import fitted_note
 from evalkit.adapters.select import open_adapter
 from evalkit.answer import prompt_opens_thinking
 from evalkit.config import RunConfig
@@ -36,7 +37,7 @@ from evalkit.resume import RunState, check_same_run, read_state, run_think, show
 from evalkit.simulated import SIMULATED_MODEL
 from evalkit.store import GENERATIONS, MANIFEST, SUMMARY, RunDir, RunWriter, read_row_at
 from evalkit.summary import GenInfo, TaskResults, for_summary, summarize_task, vote_classes
-from evalkit.types import Generation, Score
+from evalkit.types import Generation, Request, Score
 
 Key = tuple[str, str, int]
 
@@ -62,7 +63,9 @@ def _comparable(config: RunConfig) -> dict[str, Any]:
 
 
 def _comparable_dict(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if k not in ("output", "concurrency", "overwrite", "grading_workers")}
+    # Settings that do not change what a sample is: a rerun with them changed resumes the same run.
+    ignored = ("output", "concurrency", "overwrite", "grading_workers", "send_seed", "max_tokens_floor")
+    return {k: v for k, v in d.items() if k not in ignored}
 
 
 def _package_versions() -> dict[str, str]:
@@ -141,6 +144,11 @@ async def _run(
         if sandbox is not None:
             manifest["sandbox"] = sandbox
         check_same_run(output, previous, manifest, state, overwrite=config.overwrite)
+        fit = getattr(adapter, "fit", None)
+        if fit is not None and state.todo:
+            # Before the first write: fit max tokens to the context, or refuse (exit 2).
+            state.todo = await fit(state.todo)
+            _note_fitted(state.todo, planned)
         writer.begin()
         writer.write_manifest(manifest)
         if _already_finished(writer, state, previous, manifest):
@@ -327,6 +335,15 @@ def _warn_unmatched(rows: Sequence[Mapping[str, Any]]) -> None:
         f"[yellow]note:[/] {len(rows)} replay row(s) matched no requested sample (e.g. {first}); "
         "they are listed in manifest.json under replay_unmatched."
     )
+
+
+def _note_fitted(requests: Sequence[Request], planned: Sequence[PlannedTask]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    note = fitted_note(requests, {pt.name: pt.params.max_tokens for pt in planned})
+    if note:
+        Console(stderr=True).print(f"[yellow]note:[/] {escape(note)}")
 
 
 def _previous_manifest(run: RunDir) -> dict[str, Any] | None:

@@ -34,11 +34,14 @@ class GenInfo:
     completion_tokens: int | None
     latency_s: float
     text_hash: str | None
+    max_tokens: int | None = None
 
     @classmethod
     def of(cls, gen: Generation) -> GenInfo:
         text_hash = hashlib.sha256(gen.text.encode()).hexdigest()[:16] if gen.text else None
-        return cls(gen.key, gen.finish_reason, gen.error, gen.completion_tokens, gen.latency_s, text_hash)
+        return cls(
+            gen.key, gen.finish_reason, gen.error, gen.completion_tokens, gen.latency_s, text_hash, gen.max_tokens
+        )
 
 
 def for_summary(score: Score) -> Score:
@@ -240,10 +243,14 @@ def _stats(gens: Sequence[GenInfo], max_tokens: int) -> dict[str, Any]:
         if g.text_hash:
             per_problem[g.key[1]].append(g.text_hash)
     identical = sum(len(texts) - len(set(texts)) for texts in per_problem.values())
+    # Budgets fitted to the model's context (see evalkit.adapters.fit).
+    fitted = [g.max_tokens for g in gens if g.error is None and g.max_tokens is not None and g.max_tokens < max_tokens]
     return {
         "mean_completion_tokens": sum(tokens) / len(tokens) if tokens else None,
         "max_completion_tokens": max(tokens) if tokens else None,
         "max_tokens": max_tokens,
+        "max_tokens_fitted": len(fitted),
+        "min_max_tokens": min(fitted) if fitted else None,
         "mean_latency_s": sum(latencies) / len(latencies) if latencies else None,
         "duplicate_completions": identical,
     }

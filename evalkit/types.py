@@ -83,7 +83,11 @@ FinishReason = Literal["stop", "length", "error"] | str
 
 @dataclass(frozen=True)
 class Generation:
-    """What a model produced for one Request (or the error that stopped it)."""
+    """What a model produced for one Request (or the error that stopped it).
+
+    `max_tokens` is the generation budget this sample really had: the requested max tokens, or less
+    when it was fitted to the model's context (None: unknown, e.g. a replayed generation).
+    """
 
     task: str
     task_version: str
@@ -99,6 +103,7 @@ class Generation:
     latency_s: float = 0.0
     error: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    max_tokens: int | None = None
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -124,11 +129,16 @@ class Generation:
             latency_s=float(d.get("latency_s") or 0.0),
             error=d.get("error"),
             metadata=dict(d.get("metadata") or {}),
+            max_tokens=d.get("max_tokens"),
         )
 
     @classmethod
     def completed(cls, request: Request, text: str | None, **fields: Any) -> Generation:
-        """The generation for `request`: its identity fields, plus `text` and any other fields given."""
+        """The generation for `request`: its identity fields, plus `text` and any other fields given.
+
+        `max_tokens` defaults to the request's (already fitted) budget.
+        """
+        fields.setdefault("max_tokens", request.params.max_tokens)
         return cls(
             task=request.task,
             task_version=request.task_version,

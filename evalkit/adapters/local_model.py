@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from evalkit.adapters.fit import fit_requests
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.seeds import stable_hash
@@ -235,21 +236,25 @@ class PromptBuilder:
         return ids
 
 
-def check_lengths(requests: Sequence[Request], prompt_lens: Sequence[int], max_model_len: int) -> None:
-    """Refuse (before generating anything) requests whose prompt + max tokens exceed the model length.
+def fit_to_context(
+    prompts: PromptBuilder, requests: Sequence[Request], context: int, config: RunConfig
+) -> list[Request]:
+    """`requests` with max tokens fitted to the engine's context (see evalkit.adapters.fit).
 
-    evalkit never truncates a prompt or silently caps the generation budget: either would change
-    what is measured.
+    Refuses (EvalkitError) before anything is generated when a sample would get less than the floor.
+    A request whose prompt cannot be built is left as it is; generating it reports why.
     """
-    need = [plen + r.params.max_tokens for r, plen in zip(requests, prompt_lens, strict=True)]
-    too_long = [i for i, n in enumerate(need) if n > max_model_len]
-    if not too_long:
-        return
-    worst = max(too_long, key=lambda i: need[i])
-    request, plen = requests[worst], prompt_lens[worst]
-    raise EvalkitError(
-        f"{len(too_long)} of {len(requests)} requests do not fit the model length {max_model_len}: the longest "
-        f"needs {plen} prompt tokens + {request.params.max_tokens} max tokens = {need[worst]} ({request.task} "
-        f"sample {request.sample_id}). evalkit does not truncate. Raise --max-model-len to at least "
-        f"{need[worst]} (if the model supports it), or lower --max-tokens to {max_model_len - plen}."
+    prompts.check(requests)
+    lengths: list[int | None] = []
+    for request in requests:
+        try:
+            lengths.append(len(prompts.token_ids(request)))
+        except ValueError:
+            lengths.append(None)
+    return fit_requests(
+        requests,
+        lengths,
+        context,
+        floor=config.max_tokens_floor,
+        context_fix="--max-model-len (up to what the model supports)",
     )

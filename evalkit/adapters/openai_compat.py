@@ -7,7 +7,18 @@ base URL with the fewest requests in flight, and yields a Generation as each one
 Every request asks for one choice (n=1) with its own seed: that seed is what keeps a sample
 reproducible on its own, so a resumed run regenerates exactly the samples that are missing. One
 request with n=k for the k samples of a problem would tie all k to a single seed, so this adapter
-does not group.
+does not group. `--no-send-seed` leaves the seed out for servers that reject or mishandle it.
+
+Max tokens are fitted to the server's context before anything is sent (`fit`; see
+evalkit.adapters.fit and evalkit.adapters.server_context): the context is the served model's
+`max_model_len` (GET /models), a prompt's length comes from the server's /tokenize (vLLM) or else
+from the usage of a one-token request. A request whose prompt length stayed unknown is sent as it
+is; if the server answers with a context-length error, the numbers in its message fit the request
+and it is sent again. Each generation stores the budget it really had: min(sent, context - prompt
+tokens of its usage), since some servers (vLLM 0.32) silently cap a budget that overruns the context.
+
+`--api completions` sends `Request.prompt`, or, for tasks that build chat messages, their text as
+is (no chat template), which is what a base model is asked.
 
 Failures are retried a bounded number of times with exponential backoff and full jitter: HTTP 408,
 409, 429 (Retry-After honoured) and 5xx, connection errors, timeouts, malformed JSON and responses
@@ -34,6 +45,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from evalkit.adapters.fit import RoomProblem, parse_context_error
+from evalkit.adapters.server_context import CONTEXT_FIX, ServerContext
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.types import Generation, Request
@@ -51,17 +64,28 @@ _RETRYABLE_4XX = frozenset({408, 409, 429})
 # pour requests into a dead server that fails them instantly.
 _DOWN_COOLDOWN_S = 5.0
 _MAX_DETAIL = 300
+# A context-length error may first name only the context (vLLM 0.32), then the prompt too (older vLLM).
+_MAX_REFITS = 2
 
 
 class _AttemptError(Exception):
     """One failed attempt. `retry` False: the request itself is bad, do not send it again."""
 
-    def __init__(self, kind: str, detail: str, *, retry: bool = True, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        detail: str,
+        *,
+        retry: bool = True,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
         self.detail = detail[:_MAX_DETAIL]
         self.retry = retry
         self.retry_after = retry_after
+        self.status = status
 
 
 @dataclass
@@ -198,6 +222,7 @@ class OpenAICompatAdapter:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._card: dict[str, Any] | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._context = ServerContext(config.max_tokens_floor, config.concurrency)
 
     def identity(self) -> dict[str, Any]:
         """Engine, model and base URLs, plus the server's /v1/models card for the model when known.
@@ -248,8 +273,56 @@ class OpenAICompatAdapter:
             card = next((m for m in models if m.get("id") == self.config.model), None)
             if card is not None and self._card is None:
                 self._card = {k: card[k] for k in _CARD_FIELDS if k in card}
+            if card is not None:
+                self._context.listed(_int_or_none(card.get("max_model_len")))
         if self._card is None:
             self._card = {}
+
+    async def fit(self, requests: Sequence[Request]) -> list[Request]:
+        """`requests` with max tokens fitted to the server's context; EvalkitError if one cannot fit.
+
+        Nothing is generated here: prompts are counted with /tokenize, or else with one-token
+        requests, and only those that might not fit are counted at all.
+        """
+        if self._card is None:
+            await self.check()
+        session = self._open_session()
+
+        async def tokenize(request: Request) -> tuple[int | None, bool]:
+            return await self._tokenize_count(session, request)
+
+        async def usage(request: Request) -> tuple[int | None, bool]:
+            return await self._usage_count(session, request), False
+
+        return await self._context.fit(requests, tokenize, usage)
+
+    async def _tokenize_count(self, session: aiohttp.ClientSession, request: Request) -> tuple[int | None, bool]:
+        """(tokens, False) from POST /tokenize; (None, True) when the server has no usable one."""
+        import aiohttp
+
+        body: dict[str, Any] = {"model": self.config.model}
+        if self._chat:
+            body.update(messages=self._messages(request), add_generation_prompt=True)
+        else:
+            body["prompt"] = _completion_prompt(request)
+        # vLLM serves /tokenize beside /v1, not under it.
+        url = self._pick().url.removesuffix("/v1") + "/tokenize"
+        try:
+            async with session.post(url, json=body) as response:
+                data = await response.json(content_type=None) if response.status == 200 else None
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            return None, False
+        count = _int_or_none(data.get("count")) if isinstance(data, dict) else None
+        return count, count is None
+
+    async def _usage_count(self, session: aiohttp.ClientSession, request: Request) -> int | None:
+        """Prompt tokens from the usage of a one-token request (its prefill is what a server caches)."""
+        try:
+            data = await self._post(session, self._pick(), self._body(request, max_tokens=1, seed=False))
+            return parse_completion(data, chat=self._chat).prompt_tokens
+        except _AttemptError as err:
+            limit = parse_context_error(err.detail) if err.status == 400 else None
+            return limit.prompt_tokens if limit is not None else None
 
     async def generate(self, requests: Sequence[Request]) -> AsyncGenerator[Generation, None]:
         """Yield one Generation per request as each completes (completion order)."""
@@ -293,26 +366,26 @@ class OpenAICompatAdapter:
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self._headers)
         return self._session
 
-    def _body(self, request: Request) -> bytes:
+    def _messages(self, request: Request) -> list[dict[str, str]]:
+        if request.messages is None:
+            raise EvalkitError(f"Task '{request.task}' builds plain prompts; use --api completions for a base model.")
+        return [m.to_dict() for m in request.messages]
+
+    def _body(self, request: Request, *, max_tokens: int | None = None, seed: bool = True) -> bytes:
         params = request.params
         body: dict[str, Any] = {"model": self.config.model}
         if self._chat:
-            if request.messages is None:
-                raise EvalkitError(
-                    f"Task '{request.task}' builds plain prompts; use --api completions for a base model."
-                )
-            body["messages"] = [m.to_dict() for m in request.messages]
+            body["messages"] = self._messages(request)
         else:
-            if request.prompt is None:
-                raise EvalkitError(f"Task '{request.task}' builds chat messages; --api completions needs prompts.")
-            body["prompt"] = request.prompt
+            body["prompt"] = _completion_prompt(request)
         body.update(
             temperature=params.temperature,
             top_p=params.top_p,
-            max_tokens=params.max_tokens,
-            seed=request.seed,
+            max_tokens=params.max_tokens if max_tokens is None else max_tokens,
             n=1,
         )
+        if seed and self.config.send_seed:
+            body["seed"] = request.seed
         return json.dumps(body).encode()
 
     def _pick(self) -> _Endpoint:
@@ -327,18 +400,30 @@ class OpenAICompatAdapter:
         body = self._body(request)
         start = time.perf_counter()
         attempts = self.config.max_retries + 1
-        for attempt in range(attempts):
+        attempt = refits = 0
+        while True:
             endpoint = self._pick()
             endpoint.outstanding += 1
             try:
                 parsed = parse_completion(await self._post(session, endpoint, body), chat=self._chat)
             except _AttemptError as err:
-                if not err.retry:
+                refitted = (
+                    self._context.refit(request, err.detail) if err.status == 400 and refits < _MAX_REFITS else None
+                )
+                if isinstance(refitted, RoomProblem):
+                    error = f"context: {refitted.describe(CONTEXT_FIX)} (not retried)"
+                    return Generation.failed(refitted.request, error, self._since(start))
+                if refitted is not None:
+                    # A fitted request is a new request, not a retry: it does not use up an attempt.
+                    request, body, refits, delay = refitted, self._body(refitted), refits + 1, 0.0
+                elif not err.retry:
                     return Generation.failed(request, f"{err.kind}: {err.detail} (not retried)", self._since(start))
-                if attempt + 1 == attempts:
+                elif attempt + 1 == attempts:
                     error = f"{err.kind}: {err.detail} after {attempts} attempt{'s' if attempts > 1 else ''}"
                     return Generation.failed(request, error, self._since(start))
-                delay = self._delay(attempt, err.retry_after)
+                else:
+                    delay = self._delay(attempt, err.retry_after)
+                    attempt += 1
             else:
                 return Generation.completed(
                     request,
@@ -348,11 +433,11 @@ class OpenAICompatAdapter:
                     prompt_tokens=parsed.prompt_tokens,
                     completion_tokens=parsed.completion_tokens,
                     latency_s=self._since(start),
+                    max_tokens=self._context.effective(request.params.max_tokens, parsed.prompt_tokens),
                 )
             finally:
                 endpoint.outstanding -= 1
             await asyncio.sleep(delay)
-        raise AssertionError("unreachable: the last attempt always returns")
 
     async def _post(self, session: aiohttp.ClientSession, endpoint: _Endpoint, body: bytes) -> Any:
         import aiohttp
@@ -372,7 +457,11 @@ class OpenAICompatAdapter:
         if not 200 <= status < 300:
             retry = status >= 500 or status in _RETRYABLE_4XX
             raise _AttemptError(
-                f"http {status}", _server_message(raw), retry=retry, retry_after=parse_retry_after(retry_after)
+                f"http {status}",
+                _server_message(raw),
+                retry=retry,
+                retry_after=parse_retry_after(retry_after),
+                status=status,
             )
         try:
             return json.loads(raw)
@@ -429,6 +518,15 @@ class OpenAICompatAdapter:
                 if card.get("id") == self.config.model:
                     return {k: card[k] for k in _CARD_FIELDS if k in card}
         return {}
+
+
+def _completion_prompt(request: Request) -> str:
+    """What /completions is sent: the task's plain prompt, else its chat messages' text (no template)."""
+    if request.prompt is not None:
+        return request.prompt
+    if request.messages is None:
+        raise EvalkitError(f"Task '{request.task}' builds neither chat messages nor a prompt.")
+    return "\n\n".join(m.content for m in request.messages)
 
 
 def _model_cards(raw: bytes) -> list[dict[str, Any]]:

@@ -46,6 +46,10 @@ class _Replica:
     async def ping(self) -> bool:
         return True
 
+    async def fit(self, requests: list[Request]) -> list[Request]:
+        fit = getattr(self._adapter, "fit", None)
+        return list(requests) if fit is None else list(await fit(requests))
+
     async def generate(self, requests: list[Request]) -> AsyncIterator[Generation]:
         async for generation in self._adapter.generate(requests):
             yield generation
@@ -68,7 +72,8 @@ def replica_configs(backend: str, config: RunConfig) -> list[RunConfig]:
     return [config] * config.replicas
 
 
-def _unwrap_start_error(exc: BaseException) -> EvalkitError:
+def _evalkit_error(exc: BaseException) -> EvalkitError | None:
+    """The EvalkitError a replica raised, out of Ray's wrapping (None if it raised something else)."""
     cause = getattr(exc, "cause", None) or getattr(exc, "__cause__", None)
     if isinstance(cause, EvalkitError):
         return EvalkitError(str(cause))
@@ -76,7 +81,11 @@ def _unwrap_start_error(exc: BaseException) -> EvalkitError:
     marker = "EvalkitError: "
     if marker in text:
         return EvalkitError(text[text.rindex(marker) + len(marker) :].strip().splitlines()[0])
-    return EvalkitError(f"A Ray replica could not start: {text}")
+    return None
+
+
+def _unwrap_start_error(exc: BaseException) -> EvalkitError:
+    return _evalkit_error(exc) or EvalkitError(f"A Ray replica could not start: {exc}")
 
 
 class RayReplicaAdapter:
@@ -115,6 +124,16 @@ class RayReplicaAdapter:
         if any(i != self._identities[0] for i in self._identities[1:]):
             identity["replica_identities"] = self._identities
         return identity
+
+    async def fit(self, requests: Sequence[Request]) -> list[Request]:
+        """Max tokens fitted to the engine's context by one replica (all replicas run the same model)."""
+        if not requests:
+            return []
+        try:
+            fitted: list[Request] = await self.replicas[0].fit.remote(list(requests))
+        except self._ray.exceptions.RayError as exc:
+            raise _evalkit_error(exc) or exc from None
+        return fitted
 
     async def _alive_after_failure(self, index: int) -> bool:
         """Whether replica `index` is usable again (Ray may be restarting it) or gone for good."""

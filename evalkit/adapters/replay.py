@@ -143,6 +143,7 @@ class ReplayAdapter:
                 prompt_tokens=row.prompt_tokens,
                 completion_tokens=row.completion_tokens,
                 error=row.error,
+                max_tokens=None,  # made elsewhere, with a budget this run does not know
             )
 
     def unmatched(self) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from typing import Any
 from evalkit.adapters.local_model import (
     ModelRef,
     PromptBuilder,
-    check_lengths,
+    fit_to_context,
     model_identity,
     package_versions,
     read_chat_template,
@@ -124,6 +124,15 @@ class TransformersAdapter:
             }
         return self._identity
 
+    def _generator(self, seed: int) -> Any:
+        """The sample's own RNG: seeded by its seed, or from fresh entropy with --no-send-seed."""
+        generator = self._torch.Generator(device=self._device)
+        if self._config.send_seed:
+            generator.manual_seed(seed)
+        else:
+            generator.seed()
+        return generator
+
     def _run_batch(self, batch: list[tuple[Request, list[int]]], params: SamplingParams) -> list[Generation]:
         torch = self._torch
         from transformers import GenerationConfig, LogitsProcessorList, TopPLogitsWarper
@@ -134,7 +143,7 @@ class TransformersAdapter:
         mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for _, ids in batch], device=self._device)
         processors = LogitsProcessorList()
         if params.temperature > 0:
-            generators = [torch.Generator(device=self._device).manual_seed(r.seed) for r, _ in batch]
+            generators = [self._generator(r.seed) for r, _ in batch]
             processors.append(_SeededSampling(torch, TopPLogitsWarper(params.top_p), generators, params.temperature))
         generation_config = GenerationConfig(  # type: ignore[no-untyped-call]
             do_sample=False,
@@ -167,19 +176,20 @@ class TransformersAdapter:
             )
         return generations
 
+    async def fit(self, requests: Sequence[Request]) -> list[Request]:
+        """`requests` with max tokens fitted to the model's context; EvalkitError if one cannot fit."""
+        return fit_to_context(self._prompts, requests, self._max_len, self._config)
+
     async def generate(self, requests: Sequence[Request]) -> AsyncIterator[Generation]:
         """Run batches (longest prompts first) in a worker thread and yield each batch as it finishes."""
-        self._prompts.check(requests)
         groups: dict[SamplingParams, list[tuple[Request, list[int]]]] = defaultdict(list)
-        for request in requests:
+        for request in fit_to_context(self._prompts, requests, self._max_len, self._config):
             try:
                 ids = self._prompts.token_ids(request)
             except ValueError as exc:
                 yield Generation.failed(request, f"could not build the prompt: {exc}")
                 continue
             groups[request.params].append((request, ids))
-        pairs = [pair for group in groups.values() for pair in group]
-        check_lengths([r for r, _ in pairs], [len(ids) for _, ids in pairs], self._max_len)
         batch_size = self._config.concurrency
         for params, group in groups.items():
             group.sort(key=lambda pair: (-len(pair[1]), pair[0].task, pair[0].sample_id, pair[0].sample_index))

@@ -30,7 +30,7 @@ from typing import Any
 from evalkit.adapters.local_model import (
     ModelRef,
     PromptBuilder,
-    check_lengths,
+    fit_to_context,
     model_identity,
     package_versions,
     read_chat_template,
@@ -167,24 +167,28 @@ class VllmAdapter:
             temperature=request.params.temperature,
             top_p=request.params.top_p,
             max_tokens=request.params.max_tokens,
-            seed=request.seed,
+            seed=request.seed if self._config.send_seed else None,
             output_kind=RequestOutputKind.FINAL_ONLY,
         )
+
+    async def fit(self, requests: Sequence[Request]) -> list[Request]:
+        """`requests` with max tokens fitted to the engine's context; EvalkitError if one cannot fit."""
+        return fit_to_context(self._prompts, requests, self._max_model_len, self._config)
 
     async def generate(self, requests: Sequence[Request]) -> AsyncIterator[Generation]:
         """Submit every request (longest prompt first) and yield each sample as it finishes."""
         from vllm.inputs import TokensPrompt
 
-        self._prompts.check(requests)
         prompt_ids: dict[int, list[int]] = {}
         failed: list[Generation] = []
-        for request in requests:
+        ok: list[Request] = []
+        for request in fit_to_context(self._prompts, requests, self._max_model_len, self._config):
             try:
                 prompt_ids[id(request)] = self._prompts.token_ids(request)
             except ValueError as exc:
                 failed.append(Generation.failed(request, f"could not build the prompt: {exc}"))
-        ok = [r for r in requests if id(r) in prompt_ids]
-        check_lengths(ok, [len(prompt_ids[id(r)]) for r in ok], self._max_model_len)
+            else:
+                ok.append(request)
         for generation in failed:
             yield generation
         if not ok:

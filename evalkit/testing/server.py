@@ -10,11 +10,16 @@ can fail the first attempts and succeed later. Faults (`Reply.fault`) exercise a
 - "malformed": status 200 with truncated JSON; "empty_choices": status 200 with `"choices": []`;
 - "trickle": the valid reply, sent in small pieces spread over `delay_s` (1 s when that is 0).
 
+An HTTP fault's error message is `Reply.message` when set, so a script can answer with a real server's
+wording (e.g. vLLM's context-length errors).
+
 Without a fault the reply leaves `delay_s` seconds after the request arrived. `n > 1` is served by
 calling the script once per choice i with a copy of the body whose "n" is 1 and whose integer
 "seed" is `seed + i` (choices share the attempt number); the first fault among the choices applies
-to the response. GET /v1/models lists the server's `model` (nothing when unnamed) and
-GET /_evalkit/stats reports `request_count`.
+to the response. GET /v1/models lists the server's `model` (nothing when unnamed) with its
+`max_model_len`; with `tokenize=True` the server also answers vLLM's POST /tokenize (the prompt's
+word count, the same count its usage reports). GET /_evalkit/stats reports `request_count` and
+`tokenize_count`.
 
 The server runs on aiohttp (imported only when a server starts). `ScriptedServer` runs it in a
 thread of the calling process for a callable script, or in a child process
@@ -65,7 +70,9 @@ class Reply:
     """What the scripted server answers to one request (or one choice when n > 1).
 
     `completion_tokens` defaults to the word count of text and reasoning, `prompt_tokens` to the
-    word count of the prompt. `reasoning`, when not None, is sent as `reasoning_content`.
+    word count of the prompt. `reasoning`, when not None, is sent in the message field
+    `reasoning_field`: `reasoning_content` (vLLM before 0.10, DeepSeek's API) or `reasoning` (newer
+    vLLM). `message` is the error message of an HTTP fault.
     """
 
     text: str | None = ""
@@ -76,6 +83,8 @@ class Reply:
     delay_s: float = 0.0
     fault: Fault | None = None
     retry_after: float | None = None
+    message: str | None = None
+    reasoning_field: Literal["reasoning_content", "reasoning"] = "reasoning_content"
 
 
 Script = Callable[[dict[str, Any], int], Reply]
@@ -112,10 +121,13 @@ def _words(value: Any) -> int:
 class _App:
     """The request handlers and the per-body attempt counters of one server."""
 
-    def __init__(self, script: Script, model: str | None) -> None:
+    def __init__(self, script: Script, model: str | None, max_model_len: int = 32768, tokenize: bool = False) -> None:
         self.script = script
         self.model = model
+        self.max_model_len = max_model_len
+        self.tokenize = tokenize
         self.request_count = 0
+        self.tokenize_count = 0
         self._attempts: dict[bytes, int] = {}
 
     def build(self) -> web.Application:
@@ -126,7 +138,17 @@ class _App:
         app.router.add_post("/v1/completions", self._completions)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get(STATS_PATH, self._stats)
+        if self.tokenize:
+            app.router.add_post("/tokenize", self._tokenize)
         return app
+
+    async def _tokenize(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
+        self.tokenize_count += 1
+        body = await request.json()
+        count = _words(body.get("messages") if "messages" in body else body.get("prompt"))
+        return web.json_response({"count": count, "max_model_len": self.max_model_len, "tokens": []})
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         return await self._complete(request, chat=True)
@@ -138,13 +160,13 @@ class _App:
         from aiohttp import web
 
         # An unnamed server lists no models, which clients read as "serves whatever is asked".
-        data = [] if self.model is None else [_model_card(self.model)]
+        data = [] if self.model is None else [_model_card(self.model, self.max_model_len)]
         return web.json_response({"object": "list", "data": data})
 
     async def _stats(self, request: web.Request) -> web.StreamResponse:
         from aiohttp import web
 
-        return web.json_response({"request_count": self.request_count})
+        return web.json_response({"request_count": self.request_count, "tokenize_count": self.tokenize_count})
 
     async def _complete(self, request: web.Request, *, chat: bool) -> web.StreamResponse:
         from aiohttp import web
@@ -183,7 +205,8 @@ class _App:
             retry_after = next((r.retry_after for r in replies if r.retry_after is not None), None)
             if fault == "429" and retry_after is not None:
                 headers["Retry-After"] = f"{retry_after:g}"
-            return _error(int(fault), f"scripted fault {fault}", headers)
+            message = next((r.message for r in replies if r.message is not None), f"scripted fault {fault}")
+            return _error(int(fault), message, headers)
         if fault is None or fault == "empty_choices":
             return web.Response(body=payload, content_type="application/json")
         if fault == "malformed":
@@ -215,8 +238,14 @@ def _choice_body(body: dict[str, Any], index: int, n: int) -> dict[str, Any]:
     return choice
 
 
-def _model_card(model: str) -> dict[str, Any]:
-    return {"id": model, "object": "model", "owned_by": "evalkit-testing", "root": model, "max_model_len": 32768}
+def _model_card(model: str, max_model_len: int) -> dict[str, Any]:
+    return {
+        "id": model,
+        "object": "model",
+        "owned_by": "evalkit-testing",
+        "root": model,
+        "max_model_len": max_model_len,
+    }
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -232,7 +261,7 @@ def _payload(body: dict[str, Any], replies: Sequence[Reply], *, chat: bool, empt
         if chat:
             message: dict[str, Any] = {"role": "assistant", "content": r.text}
             if r.reasoning is not None:
-                message["reasoning_content"] = r.reasoning
+                message[r.reasoning_field] = r.reasoning
             choices.append({"index": i, "message": message, "finish_reason": r.finish_reason})
         else:
             choices.append({"index": i, "text": r.text, "finish_reason": r.finish_reason})
@@ -272,7 +301,8 @@ class ScriptedServer:
 
     `script` is a callable (served from a thread of this process) or a "module:function" /
     "file.py:function" string (served from a child process). `process=True` forces a child process
-    for a module-level callable. `model`, when set, is the one model GET /v1/models lists.
+    for a module-level callable. `model`, when set, is the one model GET /v1/models lists, with
+    `max_model_len` as its context; `tokenize=True` serves POST /tokenize as vLLM does.
 
         with ScriptedServer(lambda body, attempt: Reply(text="42")) as server:
             ...  # point a client at server.url ("http://127.0.0.1:PORT/v1")
@@ -286,11 +316,15 @@ class ScriptedServer:
         *,
         model: str | None = None,
         process: bool | None = None,
+        max_model_len: int = 32768,
+        tokenize: bool = False,
     ) -> None:
         self.script = script
         self.host = host
         self.port = port
         self.model = model
+        self.max_model_len = max_model_len
+        self.tokenize = tokenize
         self.process = isinstance(script, str) if process is None else process
         self._url: str | None = None
         self._app: _App | None = None
@@ -309,10 +343,18 @@ class ScriptedServer:
     @property
     def request_count(self) -> int:
         """How many completion requests (faulted ones included) the server has received."""
+        return self._stat("request_count")
+
+    @property
+    def tokenize_count(self) -> int:
+        """How many POST /tokenize requests the server has received."""
+        return self._stat("tokenize_count")
+
+    def _stat(self, name: str) -> int:
         if self._app is not None:
-            return self._app.request_count
+            return int(getattr(self._app, name))
         stats = httpx.get(self.url.removesuffix("/v1") + STATS_PATH, timeout=10).json()
-        return int(stats["request_count"])
+        return int(stats[name])
 
     def __enter__(self) -> ScriptedServer:
         if self.process:
@@ -350,7 +392,7 @@ class ScriptedServer:
 
     def _start_thread(self) -> None:
         script = load_script(self.script) if isinstance(self.script, str) else self.script
-        self._app = _App(script, self.model)
+        self._app = _App(script, self.model, self.max_model_len, self.tokenize)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="scripted-server", daemon=True)
         self._thread.start()
@@ -366,7 +408,8 @@ class ScriptedServer:
         if not isinstance(spec, str):
             spec = f"{spec.__module__}:{spec.__qualname__}"
         cmd = [sys.executable, "-m", "evalkit.testing.server", "--script", spec, "--host", self.host]
-        cmd += ["--port", str(self.port), "--exit-on-stdin-eof"] + (["--model", self.model] if self.model else [])
+        cmd += ["--port", str(self.port), "--exit-on-stdin-eof", "--max-model-len", str(self.max_model_len)]
+        cmd += (["--model", self.model] if self.model else []) + (["--tokenize"] if self.tokenize else [])
         env = dict(os.environ)
         # The child must import this same evalkit even when it is not installed.
         package_root = str(Path(__file__).resolve().parents[2])
@@ -395,11 +438,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--model", default=None, help="the model GET /v1/models lists (default: none)")
+    parser.add_argument("--max-model-len", type=int, default=32768, help="the listed model's context length")
+    parser.add_argument("--tokenize", action="store_true", help="serve POST /tokenize (word counts) as vLLM does")
     parser.add_argument(
         "--exit-on-stdin-eof", action="store_true", help="stop when stdin closes (the parent process ended)"
     )
     args = parser.parse_args(argv)
-    app = _App(load_script(args.script), args.model)
+    app = _App(load_script(args.script), args.model, args.max_model_len, args.tokenize)
 
     async def serve() -> None:
         runner, url = await _start(app, args.host, args.port)

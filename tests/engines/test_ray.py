@@ -154,6 +154,26 @@ def test_engine_start_errors_inside_replicas_surface_as_evalkit_errors(
         RayReplicaAdapter("transformers", engine_config(model="/no/such/model", ray=True))
 
 
+def test_replicas_fit_max_tokens_and_a_refusal_is_an_evalkit_error(
+    ray_cluster: Any, engine_config: Callable[..., RunConfig], requests_for: Any
+) -> None:
+    from evalkit.adapters.ray_replicas import RayReplicaAdapter
+
+    # The tiny model's 2,048 positions leave enough after a short prompt: fitted. A 1,030-token context
+    # leaves less than the 1,024-token floor: refused, as an EvalkitError rather than a RayError.
+    adapter = RayReplicaAdapter("transformers", engine_config(replicas=1, ray=True))
+    small = RayReplicaAdapter("transformers", engine_config(replicas=1, ray=True, max_model_len=1030))
+    try:
+        requests = requests_for(indices=(0,), max_tokens=32768)
+        fitted = asyncio.run(adapter.fit(requests))
+        assert all(1024 <= r.params.max_tokens < 2048 for r in fitted)
+        with pytest.raises(EvalkitError, match="leave too little room to generate"):
+            asyncio.run(small.fit(requests))
+    finally:
+        asyncio.run(adapter.aclose())
+        asyncio.run(small.aclose())
+
+
 def test_openai_endpoints_are_dealt_over_replicas() -> None:
     from evalkit.adapters.ray_replicas import replica_configs
 

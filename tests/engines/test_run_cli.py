@@ -122,8 +122,9 @@ def test_a_context_too_small_for_prompt_plus_max_tokens_exits_2_before_generatin
     result = evalkit_cli(run_args(*engine, "--max-model-len", "128", model=str(tiny_model_dir)), tmp_path)
     message = _one_line(result.stderr)
     assert result.returncode == 2, result.stderr[-3000:]
-    assert "1 of 1 requests do not fit the model length 128" in message
-    assert "evalkit does not truncate. Raise --max-model-len to at least" in message
+    assert "1 of 1 samples leave too little room to generate, so nothing was sent" in message
+    assert "which alone fills the context of 128 tokens" in message
+    assert "Raise --max-model-len (up to what the model supports) to at least" in message
     assert "Traceback" not in result.stderr
     # Refused before anything was generated: no rows, and the run is not marked complete.
     generations = tmp_path / "run" / "generations.jsonl"

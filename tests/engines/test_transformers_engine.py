@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -74,11 +75,20 @@ def test_stop_at_eos_is_finish_reason_stop(
 def test_refuses_too_long_requests_and_missing_chat_template(
     transformers_adapter: Any, requests_for: Any, run_adapter: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(EvalkitError, match=r"do not fit the model length 2048"):
+    monkeypatch.setattr(transformers_adapter, "_max_len", 1000)
+    with pytest.raises(EvalkitError, match=r"leave too little room to generate.*context of 1,000 tokens"):
         run_adapter(transformers_adapter, requests_for(indices=(0,), max_tokens=2040))
+    monkeypatch.undo()
     monkeypatch.setattr(transformers_adapter._tokenizer, "chat_template", None)
     with pytest.raises(EvalkitError, match=r"has no chat template.*--chat-template FILE"):
         run_adapter(transformers_adapter, requests_for(indices=(0,)))
+
+
+def test_max_tokens_are_fitted_to_the_models_positions(transformers_adapter: Any, requests_for: Any) -> None:
+    requests = requests_for(indices=(0,), max_tokens=32768)
+    fitted = asyncio.run(transformers_adapter.fit(requests))
+    lengths = [len(transformers_adapter._prompts.token_ids(r)) for r in requests]
+    assert [r.params.max_tokens for r in fitted] == [2048 - n for n in lengths]
 
 
 def test_chat_template_override_changes_the_prompt(

@@ -88,12 +88,28 @@ def test_greedy_samples_are_identical_and_plain_prompts_work(
     assert generation.error is None and generation.prompt_tokens == 4
 
 
-def test_refuses_requests_longer_than_max_model_len_before_generating(
+def test_refuses_requests_that_leave_too_little_room_before_generating(
     vllm_adapter: Any, requests_for: Any, run_adapter: Any
 ) -> None:
     assert vllm_adapter.max_model_len == 256
-    with pytest.raises(EvalkitError, match=r"do not fit the model length 256.*--max-model-len to at least"):
+    with pytest.raises(EvalkitError, match=r"leave too little room to generate.*--max-model-len .* to at least"):
         run_adapter(vllm_adapter, requests_for(indices=(0, 1), max_tokens=250))
+
+
+def test_max_tokens_are_fitted_to_the_context_and_stored_per_sample(
+    vllm_adapter: Any, requests_for: Any, run_adapter: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The session engine's context is 256 tokens: allow budgets that small.
+    monkeypatch.setattr(vllm_adapter, "_config", vllm_adapter._config.model_copy(update={"max_tokens_floor": 64}))
+    requests = requests_for(indices=(0,), max_tokens=32768)
+    fitted = asyncio.run(vllm_adapter.fit(requests))
+    assert all(r.params.max_tokens < 256 for r in fitted)
+    out = run_adapter(vllm_adapter, requests)
+    for request in fitted:
+        generation = out[request.key]
+        assert generation.error is None
+        assert generation.max_tokens == request.params.max_tokens == 256 - generation.prompt_tokens
+        assert generation.completion_tokens <= generation.max_tokens
 
 
 def test_identity_names_engine_model_weights_template_and_versions(vllm_adapter: Any, tiny_model_dir: Path) -> None:

@@ -29,10 +29,13 @@ _CORPUS = [
 ]
 
 
-def build_tiny_model(directory: Path, *, seed: int = 0, vocab_size: int = 512) -> Path:
+def build_tiny_model(directory: Path, *, seed: int = 0, vocab_size: int = 512, think_tokens: bool = False) -> Path:
     """Write a 2-layer Qwen2 (hidden 128, 2 heads, so head_dim 64) and its tokenizer to `directory`.
 
     head_dim 64 because vLLM's CPU attention kernels reject small head sizes such as 16.
+    `think_tokens` adds `<think>` and `</think>` as single, non-special tokens, as DeepSeek-R1's
+    tokenizer has them: vLLM's deepseek_r1 reasoning parser needs them in the vocabulary, and being
+    non-special they stay in the decoded text.
     """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -48,6 +51,8 @@ def build_tiny_model(directory: Path, *, seed: int = 0, vocab_size: int = 512) -
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     core.train_from_iterator(_CORPUS * 20, trainer=trainer)
+    if think_tokens:
+        core.add_tokens(["<think>", "</think>"])
     tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=core,
         eos_token="<|im_end|>",
