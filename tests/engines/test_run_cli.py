@@ -126,10 +126,8 @@ def test_a_context_too_small_for_prompt_plus_max_tokens_exits_2_before_generatin
     assert "which alone fills the context of 128 tokens" in message
     assert "Raise --max-model-len (up to what the model supports) to at least" in message
     assert "Traceback" not in result.stderr
-    # Refused before anything was generated: no rows, and the run is not marked complete.
-    generations = tmp_path / "run" / "generations.jsonl"
-    assert not generations.exists() or generations.read_text() == ""
-    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] != "complete"
+    # Refused before anything was written: not even the run directory exists.
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.fixture

@@ -40,8 +40,11 @@ def test_split_reasoning_is_stored_and_only_the_content_is_graded(
     assert all(r["error"] is None and r["max_tokens"] == CONTEXT - r["prompt_tokens"] for r in generations.values())
     assert all(r["reasoning"] is not None for r in generations.values()), "the server split the thinking off"
     for key, row in generations.items():
-        content = row["text"]
-        if content is None or not content.strip():
+        content = row["text"] or ""
+        # The random tiny model can also write `<think>` into the content: thinking opened there and
+        # never closed is unclosed too, even with the server's reasoning split off.
+        opened_again = "<think>" in content.rsplit("</think>", 1)[-1]
+        if not content.strip() or opened_again:
             assert grades[key]["verdict"] == "unclosed_think", (key, row)
         else:
             assert grades[key]["verdict"] != "unclosed_think", (key, row)
