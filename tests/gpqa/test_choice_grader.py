@@ -11,8 +11,10 @@ import pytest
 
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
-from evalkit.graders.choice import ChoiceGrader, extract_choice, reward
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.choice import ChoiceGrader, extract_choice
+from evalkit.graders.jobs import GradeJob
+from evalkit.graders.pool import LocalGradingPool
+from evalkit.rewards import choice as reward
 from evalkit.task import Task
 from evalkit.types import Generation, Sample
 
@@ -105,7 +107,7 @@ def test_regrading_in_worker_processes_gives_identical_scores(gpqa: Task, fake_s
     ]
     ref = GraderRef(gpqa.grader, dict(gpqa.grader_options))
     in_process = [make_grader(ref).grade(fake_sample, g, ThinkSettings()).to_dict() for g in generations]
-    with GradingPool(workers=1) as pool:
+    with LocalGradingPool(workers=1) as pool:
         jobs = [GradeJob(ref, fake_sample, g, ThinkSettings()) for g in generations]
         first = [pool.submit(job).result().to_dict() for job in jobs]
         second = [pool.submit(job).result().to_dict() for job in jobs]
