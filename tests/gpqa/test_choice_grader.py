@@ -130,6 +130,16 @@ def test_reward_grades_the_answer_region_against_the_letter() -> None:
     assert reward("nothing", "A") == 0.0
 
 
+TEXT_ONLY = [c for c in CASES if not c.get("reasoning") and not c.get("finish_reason")]
+
+
+@pytest.mark.parametrize("case", TEXT_ONLY, ids=[c["name"] for c in TEXT_ONLY])
+def test_reward_agrees_with_the_grader(case: dict[str, Any]) -> None:
+    # The reward is the grader's path: the letter it credits is the one the grader extracts.
+    credited = [letter for letter in "ABCD" if reward(case["text"], letter) == 1.0]
+    assert credited == ([] if case["letter"] is None else [case["letter"]])
+
+
 @pytest.mark.parametrize("letter", ["E", "b", "", "AB"])
 def test_reward_rejects_a_gold_that_is_not_a_letter(letter: str) -> None:
     with pytest.raises(EvalkitError, match="correct_letter"):
