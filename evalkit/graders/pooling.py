@@ -14,13 +14,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, InvalidStateError
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from evalkit.graders.base import GraderRef, grader_target, make_grader
 from evalkit.graders.jobs import GradeJob, grade_job, job_score, vote_classes
 from evalkit.types import Sample, Score
 
 T = TypeVar("T")
+P = TypeVar("P", bound="PoolBase")
 
 # Distinct cache keys remembered per pool (a key is about the size of a gold plus an answer).
 MEMO_SIZE = 65_536
@@ -105,7 +106,7 @@ class PoolBase(ABC):
 
         return _chain(raw, expand)
 
-    def __enter__(self) -> Self:
+    def __enter__(self: P) -> P:
         return self
 
     def __exit__(
