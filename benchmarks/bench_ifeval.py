@@ -40,7 +40,8 @@ from typing import Any
 
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.ifeval import IFEvalGrader
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.jobs import GradeJob, GradingPool
+from evalkit.graders.pool import LocalGradingPool
 from evalkit.types import Generation, Sample, Score
 
 HERE = Path(__file__).resolve().parent
@@ -260,7 +261,7 @@ def main() -> int:
     if process is not None:
         run_lm_eval(process, items[:20])
     ours_s, ours = timed(lambda: run_in_process(items), args.rounds)
-    with GradingPool(args.workers) as pool:
+    with LocalGradingPool(args.workers) as pool:
         run_pool(items[: 4 * args.workers], pool)
         pool_s, pooled = timed(lambda: run_pool(items, pool), args.rounds)
     if pooled != ours:

@@ -34,7 +34,7 @@ from evalkit import testsets
 from evalkit.data import load_task_samples, read_jsonl
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.code import lcb_limits
-from evalkit.graders.pool import GradeJob
+from evalkit.graders.jobs import GradeJob
 from evalkit.sandbox import fastlocals
 from evalkit.sandbox.base import Program, TestCase
 from evalkit.sandbox.local import create

@@ -29,8 +29,9 @@ from pathlib import Path
 
 from evalkit.answer import answer_region
 from evalkit.graders.base import GraderRef, ThinkSettings
+from evalkit.graders.jobs import GradeJob, GradingPool
 from evalkit.graders.math import warm_up
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.pool import LocalGradingPool
 from evalkit.types import Generation, Sample
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -186,7 +187,7 @@ def measure(
         elapsed, expected = timed(lambda: baseline(items))
         baseline_s = min(baseline_s, elapsed)
         start = time.perf_counter()
-        with GradingPool(workers) as pool:
+        with LocalGradingPool(workers) as pool:
             with_pool(WARM_UP * 4 * workers, pool, GraderRef("math"))
             startup_s = time.perf_counter() - start
             elapsed, got = timed(lambda: with_pool(items, pool, grader))

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from evalkit.graders.base import GraderRef, ThinkSettings
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.jobs import GradeJob
+from evalkit.graders.pool import LocalGradingPool
 from evalkit.sandbox.base import Limits, Program, TestCase
 from evalkit.sandbox.local import SANDBOX_ENV, create, real_python
 from evalkit.types import Generation, Sample
@@ -96,7 +97,7 @@ def throughput(solutions: int, tests_per: int, workers: int) -> None:
     text = f"```python\n{SOLUTION}```"
     ref = GraderRef("code", {"language": "python"})
     began = time.perf_counter()
-    with GradingPool(workers) as pool:
+    with LocalGradingPool(workers) as pool:
         futures = [
             pool.submit(
                 GradeJob(

@@ -14,8 +14,11 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
+from evalkit.adapters.ray_cluster import connect, uses_ray
+from evalkit.config import RunConfig
 from evalkit.graders.base import ThinkSettings
-from evalkit.graders.pool import GradingPool
+from evalkit.graders.jobs import GradingPool
+from evalkit.graders.pool import LocalGradingPool
 from evalkit.graders.ray_pool import RayGradingPool
 from evalkit.plan import PlannedTask
 from evalkit.store import generation_hash, grade_row
@@ -23,6 +26,15 @@ from evalkit.types import Generation, Score
 
 # Grades in flight per grading worker before submitting waits.
 WINDOW_PER_WORKER = 64
+
+
+def make_grading_pool(config: RunConfig) -> GradingPool:
+    """The grading pool a run uses: Ray tasks on the run's cluster when the run is on Ray, else local
+    worker processes."""
+    if uses_ray(config):
+        connect(config)
+        return RayGradingPool(config.grading_workers)
+    return LocalGradingPool(config.grading_workers)
 
 
 class GradingStage:
@@ -34,7 +46,7 @@ class GradingStage:
 
     def __init__(
         self,
-        pool: GradingPool | RayGradingPool,
+        pool: GradingPool,
         sink: Callable[[dict[str, Any]], None],
         planned: Mapping[str, PlannedTask],
         think: ThinkSettings,

@@ -13,8 +13,8 @@ from evalkit import prompts
 from evalkit.config import RunConfig
 from evalkit.data import LoadedDataset, load_task_samples
 from evalkit.errors import EvalkitError
-from evalkit.graders.base import CODE_GRADERS, GraderRef, ThinkSettings, make_grader
-from evalkit.graders.pool import GradeJob
+from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
+from evalkit.graders.jobs import GradeJob
 from evalkit.seeds import derive_seed, stable_hash
 from evalkit.task import Task, TaskSpec, get_task, parse_task_list
 from evalkit.types import Generation, Request, Sample, SamplingParams
@@ -77,6 +77,11 @@ class PlannedTask:
     def sample(self, sample_id: str) -> Sample:
         return self.samples_by_id[sample_id]
 
+    @property
+    def runs_code(self) -> bool:
+        """Whether this task's grader runs model-written code (the run then needs a working sandbox)."""
+        return make_grader(self.grader).runs_code
+
     def grade_job(self, gen: Generation, think: ThinkSettings, default_timeout_s: float) -> GradeJob:
         """The grading-pool job for one of this task's generations."""
         sample = self.sample(gen.sample_id)
@@ -93,8 +98,8 @@ class PlannedTask:
 
         Code graders need time for all of a solution's tests, so their own estimate can raise the limit.
         """
-        own = getattr(make_grader(self.grader), "job_timeout_s", None)
-        return max(default_timeout_s, float(own(sample))) if own is not None else default_timeout_s
+        own = make_grader(self.grader).job_timeout_s(sample)
+        return max(default_timeout_s, own) if own is not None else default_timeout_s
 
     def grade_key(self, sample_id: str, generation_hash: str, think: ThinkSettings, timeout_s: float) -> str:
         """Everything that decides a grade: a stored grade is reused only while this key is unchanged.
@@ -132,7 +137,7 @@ def plan_task(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> Plann
     )
     data = load_task_samples(task, data_dir, config.limit, source=config.data_source)
     options = dict(task.grader_options)
-    if task.grader in CODE_GRADERS:
+    if make_grader(GraderRef(task.grader, options)).runs_code:
         options |= {"sandbox": config.sandbox, "unsafe_no_isolation": config.unsafe_no_isolation}
     ref = GraderRef(task.grader, options)
     grader = make_grader(ref)

@@ -21,7 +21,6 @@ from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
-from evalkit.graders.ray_pool import make_grading_pool
 from evalkit.plan import plan_run
 from evalkit.resume import run_think, shows_thinking, think_record
 from evalkit.runner import summarize_run
@@ -82,7 +81,7 @@ async def _regrade(
     data_dir: Path | None,
     quiet: bool,
 ) -> dict[str, Any]:
-    from evalkit.grading import GradingStage
+    from evalkit.grading import GradingStage, make_grading_pool
 
     by_name = {pt.name: pt for pt in planned}
     path = writer.path / GENERATIONS

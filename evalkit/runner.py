@@ -26,10 +26,8 @@ from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.failfast import FailFast
-from evalkit.graders.base import CODE_GRADERS
-from evalkit.graders.pool import GradingPool
-from evalkit.graders.ray_pool import RayGradingPool, make_grading_pool
-from evalkit.grading import GradingStage
+from evalkit.graders.jobs import GradingPool
+from evalkit.grading import GradingStage, make_grading_pool
 from evalkit.identity import generation_identity, identity_hash
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.progress import RunProgress
@@ -82,7 +80,7 @@ def _package_versions() -> dict[str, str]:
 
 def _sandbox_preflight(config: RunConfig, planned: Sequence[PlannedTask]) -> dict[str, Any] | None:
     """When a task runs model-written code, check the sandbox works here before any model call."""
-    if not any(pt.grader.name in CODE_GRADERS for pt in planned):
+    if not any(pt.runs_code for pt in planned):
         return None
     from evalkit.sandbox import preflight
 
@@ -285,7 +283,7 @@ def summarize_run(
     planned: Sequence[PlannedTask],
     generations: Mapping[Key, GenInfo],
     grades: Mapping[Key, Score],
-    pool: GradingPool | RayGradingPool,
+    pool: GradingPool,
     config: RunConfig,
     *,
     data_dir: Path | None,

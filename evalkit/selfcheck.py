@@ -24,7 +24,8 @@ from evalkit.config import RunConfig
 from evalkit.data import load_task_samples, resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.jobs import GradeJob
+from evalkit.graders.pool import LocalGradingPool
 from evalkit.simulated import SIMULATED_MODEL
 from evalkit.simulated.responses import EXPECTED_VERDICT, Kind, family, respond
 from evalkit.simulated.truth import task_truth
@@ -205,7 +206,7 @@ def _builtin_grader_checks(sandbox: str, unsafe_no_isolation: bool, workers: int
     except EvalkitError as e:
         return [Check("sandbox", False, str(e))]
     wrong: dict[str, list[str]] = {"code": [], "choice": []}
-    with GradingPool(workers) as pool:
+    with LocalGradingPool(workers) as pool:
         futures = [(fam, kind, sid, pool.submit(job)) for fam, kind, sid, job in jobs]
         for fam, kind, sid, future in futures:
             score = future.result()

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import metrics
-from evalkit.graders.base import CODE_GRADERS, GraderRef
-from evalkit.graders.pool import GradingPool
-from evalkit.graders.ray_pool import RayGradingPool
+from evalkit.graders.base import GraderRef, make_grader
+from evalkit.graders.jobs import GradingPool
 from evalkit.task import Task
 from evalkit.types import Generation, Sample, Score
 
@@ -63,13 +62,16 @@ class TaskResults:
 
 
 def vote_classes(
-    pool: GradingPool | RayGradingPool,
+    pool: GradingPool,
     grader: GraderRef,
     samples: Sequence[Sample],
     scores: Mapping[Key, Score],
     task: str,
-) -> dict[str, dict[str, int]]:
-    """Merge each problem's distinct vote keys into equivalence classes (in the grading workers)."""
+) -> dict[str, dict[str, int]] | None:
+    """Merge each problem's distinct vote keys into equivalence classes (in the grading workers);
+    None when the grader does not vote (no cons@k)."""
+    if not make_grader(grader).votes:
+        return None
     futures: dict[str, tuple[list[str], Future[list[int]]]] = {}
     for sample in samples:
         keys = sorted(
@@ -88,8 +90,10 @@ def _done(value: list[int]) -> Future[list[int]]:
     return fut
 
 
-def summarize_task(res: TaskResults, classes: Mapping[str, Mapping[str, int]], data_dir: Path | None) -> dict[str, Any]:
-    """The summary.json entry of one task."""
+def summarize_task(
+    res: TaskResults, classes: Mapping[str, Mapping[str, int]] | None, data_dir: Path | None
+) -> dict[str, Any]:
+    """The summary.json entry of one task; `classes` is None when its grader does not vote."""
     task, n = res.task, res.n
     gens = [res.generations[k] for k in _keys(res) if k in res.generations]
     entry: dict[str, Any] = {
@@ -166,7 +170,7 @@ def _per_problem_scores(res: TaskResults, samples: Sequence[Sample]) -> list[lis
 def _pass_metrics(
     res: TaskResults,
     samples: Sequence[Sample],
-    classes: Mapping[str, Mapping[str, int]],
+    classes: Mapping[str, Mapping[str, int]] | None,
     *,
     only_headline: bool = False,
 ) -> dict[str, dict[str, Any]]:
@@ -176,8 +180,8 @@ def _pass_metrics(
     ks = [1] if only_headline else metrics.pass_k_keys(res.n)
     for k in ks:
         out[f"pass@{k}"] = metrics.pass_k_metric(values, k, n=res.n).to_dict()
-    if res.task.grader in CODE_GRADERS:
-        # Programs do not vote (no sample of a code task has a vote key): cons@k would be a constant 0.
+    if classes is None:
+        # The grader does not vote (programs, instruction checks): cons@k would be a constant 0.
         return out
     votes = []
     for sample, scores in zip(samples, per_problem, strict=True):

@@ -5,7 +5,8 @@ Extraction rules, in order (the one that matched is stored in `Score.details["ru
 1. `answer_line`: the last `Answer: X` in the answer region (the simple-evals format), X one of
    A-D as a whole capital letter; markdown bold, `$`, `\\(`, `\\text{}` and parentheses around X or
    the colon are tolerated. `Answer: Because ...` or `Answer: $A = \\pi r^2$` give no letter.
-2. `boxed`: the last `\\boxed{X}` whose content is a single letter A-D (optionally `\\text{X}` or `(X)`).
+2. `boxed`: the last complete `\\boxed{X}` or `\\fbox{X}` (evalkit.graders.boxes) whose content is a
+   single letter A-D (optionally `\\text{X}` or `(X)`).
 Thinking is never searched: the answer region (evalkit.answer) comes first. A letter is complete as
 soon as it is written, so a response cut off by the token limit is graded on its last letter like any
 other; one cut off before any letter gets the verdict `truncated` rather than `no_answer`.
@@ -17,9 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from evalkit.answer import answer_region
-from evalkit.errors import EvalkitError
-from evalkit.graders.base import ThinkSettings
+from evalkit.graders.base import Answer, Grader
+from evalkit.graders.boxes import find_boxes
 from evalkit.types import Generation, Sample, Score
 
 LETTERS = "ABCD"
@@ -33,24 +33,7 @@ _ANSWER_LINE = re.compile(
     r"(?![ \t]*(?:[=+^<>]|\\(?:cdot|times|neq|approx|leq?|geq?)\b))",  # nor a variable: "A = \pi r^2"
     re.IGNORECASE,
 )
-_BOXED = re.compile(r"\\boxed[ \t]*\{")
 _BOXED_LETTER = re.compile(r"\s*(?:\\(?:text|textbf|mathrm|mathbf)\s*\{)?\s*[(\[]?\s*([A-D])\s*[)\]]?\s*\}?\s*")
-
-
-def _boxed_contents(text: str) -> list[str]:
-    """Contents of every `\\boxed{...}`, braces balanced (a regex cannot balance nested braces)."""
-    contents: list[str] = []
-    for match in _BOXED.finditer(text):
-        depth, start = 1, match.end()
-        for i in range(start, len(text)):
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    contents.append(text[start:i])
-                    break
-    return contents
 
 
 def extract_choice(text: str) -> tuple[str, str] | None:
@@ -58,8 +41,8 @@ def extract_choice(text: str) -> tuple[str, str] | None:
     lines = list(_ANSWER_LINE.finditer(text))
     if lines:
         return lines[-1].group(1), "answer_line"
-    for content in reversed(_boxed_contents(text)):
-        letter = _BOXED_LETTER.fullmatch(content)
+    for box in reversed(find_boxes(text)):
+        letter = _BOXED_LETTER.fullmatch(box.content) if box.closed else None
         if letter:
             return letter.group(1), "boxed"
     return None
@@ -72,7 +55,7 @@ def _permutation(metadata: Mapping[str, Any]) -> list[int] | None:
     return None
 
 
-class ChoiceGrader:
+class ChoiceGrader(Grader):
     """Grades a letter against the permutation stored with the generation.
 
     The permutation lists, for each shown letter, the original choice index (0 is the correct
@@ -81,31 +64,38 @@ class ChoiceGrader:
     """
 
     name = "choice"
-    version = "2"  # 2: run-level thinking decision, `truncated` verdict
+    # 2: run-level thinking decision, `truncated` verdict; 3: boxes as evalkit.graders.boxes finds them
+    # (`\fbox{X}` counts, a box inside a box is part of its content), and a response without any text
+    # cut off by the token limit is `truncated` (evalkit.graders.base).
+    version = "3"
+    votes = True
 
-    def grade(self, sample: Sample, generation: Generation, think: ThinkSettings) -> Score:
-        """Score one generation (see the module docstring)."""
-        if generation.error is not None:
-            return Score(0.0, "error", explanation=f"generation failed: {generation.error}")
+    def check_inputs(self, sample: Sample, generation: Generation) -> Score | None:
+        """An `error` when the generation carries no valid permutation (its letters mean nothing)."""
+        if _permutation(generation.metadata) is not None:
+            return None
+        return Score(
+            0.0,
+            "error",
+            explanation=f"the generation carries no valid choice '{PERMUTATION_KEY}' in its metadata, "
+            "so its letters cannot be mapped to choices",
+        )
+
+    def unanswered_details(self, sample: Sample, generation: Generation) -> dict[str, Any]:
+        """The correct letter, for reports."""
+        return {"correct_letter": _correct_letter(generation)}
+
+    def judge(self, sample: Sample, generation: Generation, answer: Answer) -> Score:
+        """Extract the letter (see the module docstring) and map it to its original choice."""
         order = _permutation(generation.metadata)
-        if order is None:
-            return Score(
-                0.0,
-                "error",
-                explanation=f"the generation carries no valid choice '{PERMUTATION_KEY}' in its metadata, "
-                "so its letters cannot be mapped to choices",
-            )
-        region = think.region(generation)
+        assert order is not None  # check_inputs ran first
         correct_letter = LETTERS[order.index(0)]
-        if region.text is None:
-            verdict = "unclosed_think" if region.unclosed_think else "no_answer"
-            return Score(0.0, verdict, explanation="no answer region", details={"correct_letter": correct_letter})
-        found = extract_choice(region.text)
+        found = extract_choice(answer.text)
         if found is None:
-            cut = " (the response was cut off by the token limit)" if region.truncated else ""
+            cut = " (the response was cut off by the token limit)" if answer.truncated else ""
             return Score(
                 0.0,
-                "truncated" if region.truncated else "no_answer",
+                "truncated" if answer.truncated else "no_answer",
                 explanation=f"no 'Answer: X' line or \\boxed{{X}} with X in A-D in the answer region{cut}",
                 details={"correct_letter": correct_letter},
             )
@@ -121,15 +111,7 @@ class ChoiceGrader:
             details={"rule": rule, "choice": choice, "correct_letter": correct_letter},
         )
 
-    def same_class(self, sample: Sample, a: str, b: str) -> bool:
-        """Votes are original choice indices: equal keys are the same choice."""
-        return a == b
 
-
-def reward(response: str, correct_letter: str) -> float:
-    """1.0 when the letter extracted from the answer region of `response` is `correct_letter`."""
-    if correct_letter not in LETTERS or len(correct_letter) != 1:
-        raise EvalkitError(f"correct_letter must be one of {', '.join(LETTERS)}, got {correct_letter!r}.")
-    region = answer_region(response)
-    found = extract_choice(region.text) if region.text is not None else None
-    return 1.0 if found is not None and found[0] == correct_letter else 0.0
+def _correct_letter(generation: Generation) -> str | None:
+    order = _permutation(generation.metadata)
+    return None if order is None else LETTERS[order.index(0)]

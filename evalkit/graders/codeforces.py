@@ -1,9 +1,10 @@
 """The `codeforces` grader: judge a model's solution on a problem's tests like Codeforces would.
 
-The solution is the last fenced code block of the answer region (```cpp / ```c++ -> C++17,
-```python / ```py -> Python 3; an untagged block is C++ when it has an `#include`, else Python). It
-runs in the sandbox on the official tests then the generated tests, under the problem's time limit
-(times `time_scale`) and memory limit, stopping at the first failing test. Outputs are compared by
+The solution is the program of the answer region (evalkit.graders.code_blocks: its last complete
+fenced block in C++ or Python; ```cpp / ```c++ -> C++17, ```python / ```py -> Python 3; an untagged
+block is C++ when it has an `#include` directive, else Python). It runs in the sandbox on the
+official tests then the generated tests, under the problem's time limit (times `time_scale`) and
+memory limit, stopping at the first failing test. Outputs are compared by
 the problem's own checker program (run in the sandbox after the solution, never in this process),
 else by the built-in checker `default_checker` (see `evalkit.codeforces.checkers`).
 
@@ -17,13 +18,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from evalkit.codeforces.checkers import CHECKER_KINDS, CheckerKind, checker_compiles, checker_program, compare
 from evalkit.errors import EvalkitError
-from evalkit.graders.base import ThinkSettings
+from evalkit.graders.base import Answer, Grader
+from evalkit.graders.code_blocks import find_program
 from evalkit.sandbox.base import (
     Language,
     Limits,
@@ -37,37 +38,21 @@ from evalkit.sandbox.base import (
 )
 from evalkit.types import Generation, Sample, Score
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#-]*)[^\n]*\n(.*?)```", re.DOTALL)
-_LANGUAGES: dict[str, Language] = {"cpp": "cpp", "c++": "cpp", "cc": "cpp", "cxx": "cpp", "c++17": "cpp"}
-_LANGUAGES.update({"python": "python", "py": "python", "python3": "python", "py3": "python"})
 CHECKER_TIMEOUT_S = 10.0
 CHECKER_MEMORY_MB = 1024
 MAX_SOURCE_CHARS = 200_000
 
 
-def extract_solution(text: str) -> tuple[Language, str] | None:
-    """(language, code) of the last fenced code block in `text`, or None when there is none."""
-    blocks = _FENCE.findall(text)
-    for tag, code in reversed(blocks):
-        language = _LANGUAGES.get(tag.lower()) if tag else ("cpp" if "#include" in code else "python")
-        if language is not None and code.strip():
-            return language, code
-    return None
-
-
-def cut_off_block(text: str) -> bool:
-    """Whether a fence opens after the last complete block and never closes."""
-    ends = [m.end() for m in _FENCE.finditer(text)]
-    return "```" in text[ends[-1] if ends else 0 :]
-
-
-class CodeforcesGrader:
+class CodeforcesGrader(Grader):
     """Judges Codeforces solutions in the sandbox; deterministic given the sandbox's timing."""
 
     name = "codeforces"
     # 2: run-level thinking decision, `truncated` verdict; 3: the sandbox waits for a program's own
-    # threads and calls ENOMEM from mmap an MLE.
-    version = "3"
+    # threads and calls ENOMEM from mmap an MLE; 4: the program as evalkit.graders.code_blocks finds
+    # it (fences start a line; an `#include` directive, not the word anywhere, makes an untagged block
+    # C++), and a response without any text cut off by the token limit is `truncated`.
+    version = "4"
+    runs_code = True
 
     def __init__(
         self,
@@ -99,22 +84,12 @@ class CodeforcesGrader:
         checker = Limits(timeout_s=CHECKER_TIMEOUT_S).solution_budget_s(tests) if meta.get("checker") else 0.0
         return solution + checker + 15.0
 
-    def grade(self, sample: Sample, generation: Generation, think: ThinkSettings) -> Score:
+    def judge(self, sample: Sample, generation: Generation, answer: Answer) -> Score:
         """Extract the solution and judge it on the problem's tests."""
-        if generation.error is not None:
-            return Score(0.0, "error", explanation=f"generation failed: {generation.error}")
-        region = think.region(generation)
-        if region.text is None:
-            verdict = "unclosed_think" if region.unclosed_think else "no_answer"
-            return Score(
-                0.0, verdict, explanation="no answer region (thinking never closed)" if region.unclosed_think else ""
-            )
-        solution = extract_solution(region.text)
-        if region.truncated and (solution is None or cut_off_block(region.text)):
-            return Score(0.0, "truncated", explanation="cut off by the token limit before its code block was complete")
-        if solution is None:
-            return Score(0.0, "no_answer", explanation="no fenced C++ or Python code block in the answer")
-        language, code = solution
+        program = find_program(answer)
+        if isinstance(program, Score):
+            return program
+        language, code = program.language, program.code
         if len(code) > MAX_SOURCE_CHARS:
             return Score(
                 0.0, "CE", extracted=code[:1000], explanation=f"solution longer than {MAX_SOURCE_CHARS} characters"
@@ -194,10 +169,6 @@ class CodeforcesGrader:
             result.wall_s + checked.wall_s,
             result.sandbox,
         )
-
-    def same_class(self, sample: Sample, a: str, b: str) -> bool:
-        """Solutions do not vote (no cons@k for Codeforces); equal keys are one class."""
-        return a == b
 
 
 def _recorder(outputs: dict[int, str]) -> OutputCheck:

@@ -30,7 +30,7 @@ _HOSTS_LOCK = threading.Lock()
 
 
 class PoolHost:
-    """A GradingPool of `workers` processes inside a child process; `grade` sends it a batch of jobs."""
+    """A LocalGradingPool of `workers` processes inside a child process; `grade` sends it a batch of jobs."""
 
     def __init__(self, workers: int) -> None:
         to_host_r, to_host_w = os.pipe()
@@ -93,10 +93,10 @@ def shared_host(workers: int | None = None) -> PoolHost:
 def _serve(read_fd: int, write_fd: int, workers: int) -> None:
     from concurrent.futures import wait
 
-    from evalkit.graders.pool import GradingPool
+    from evalkit.graders.pool import LocalGradingPool
 
     recv, send = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
-    with GradingPool(workers) as pool:
+    with LocalGradingPool(workers) as pool:
         while True:
             try:
                 jobs = recv.recv()

@@ -14,43 +14,37 @@ per-instruction booleans from which the summary computes `prompt_level_strict`, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evalkit.answer import answer_region
-from evalkit.graders.base import ThinkSettings
-from evalkit.ifeval import build_checks, follow
+from evalkit.graders.base import Answer, Grader
+from evalkit.ifeval import follow
 from evalkit.ifeval.nlp import ensure_punkt
 from evalkit.types import Generation, Sample, Score
 
 
-class IFEvalGrader:
+class IFEvalGrader(Grader):
     """Grades IFEval samples whose metadata holds `instruction_id_list` and `kwargs`."""
 
     name = "ifeval"
-    version = "2"  # 2: run-level thinking decision; `<think>` left open after `</think>` is unclosed
+    # 2: run-level thinking decision; `<think>` left open after `</think>` is unclosed; 3: a response
+    # without any text cut off by the token limit is `truncated` (evalkit.graders.base).
+    version = "3"
 
     def __init__(self) -> None:
         # Fail when the grader is built, not on the first sample, if punkt data is missing.
         ensure_punkt()
 
-    def grade(self, sample: Sample, generation: Generation, think: ThinkSettings) -> Score:
-        """Score one generation (see the module docstring)."""
+    def unanswered_details(self, sample: Sample, generation: Generation) -> dict[str, Any]:
+        """Every instruction not followed: the summary's instruction-level metrics count them."""
+        ids: list[str] = list(sample.metadata["instruction_id_list"])
+        failed = [False] * len(ids)
+        return {"strict": failed, "loose": list(failed), "instruction_ids": ids}
+
+    def judge(self, sample: Sample, generation: Generation, answer: Answer) -> Score:
+        """Check every instruction on the stripped answer region, strictly and loosely."""
         ids: list[str] = list(sample.metadata["instruction_id_list"])
         kwargs: list[dict[str, Any]] = list(sample.metadata["kwargs"])
-        if generation.error is not None:
-            return Score(0.0, "error", explanation=f"generation failed: {generation.error}")
-        region = think.region(generation)
-        if region.text is None:
-            verdict = "unclosed_think" if region.unclosed_think else "no_answer"
-            failed = [False] * len(ids)
-            return Score(
-                0.0,
-                verdict,
-                explanation="no answer region: every instruction counts as not followed",
-                details={"strict": failed, "loose": list(failed), "instruction_ids": ids},
-            )
-        result = follow(region.text.strip(), ids, kwargs)
+        result = follow(answer.text.strip(), ids, kwargs)
         missed = [i for i, ok in zip(ids, result.strict, strict=True) if not ok]
         return Score(
             1.0 if all(result.strict) else 0.0,
@@ -59,24 +53,3 @@ class IFEvalGrader:
             explanation=f"not followed (strict): {', '.join(missed)}" if missed else "all instructions followed",
             details={"strict": result.strict, "loose": result.loose, "instruction_ids": ids},
         )
-
-    def same_class(self, sample: Sample, a: str, b: str) -> bool:
-        """IFEval does not vote; two keys are the same class only when equal."""
-        return a == b
-
-
-def reward(
-    response: str, instruction_id_list: Sequence[str], kwargs: Sequence[Mapping[str, Any]]
-) -> dict[str, list[bool]]:
-    """Per-instruction `strict` and `loose` booleans for one response, after the answer region rule.
-
-    A response whose thinking is still open follows no instruction. Unknown ids or bad kwargs raise
-    EvalkitError.
-    """
-    region = answer_region(response)
-    if region.text is None:
-        build_checks(instruction_id_list, kwargs)  # bad ids or kwargs are errors even with no answer
-        failed = [False] * len(instruction_id_list)
-        return {"strict": failed, "loose": list(failed)}
-    result = follow(region.text.strip(), instruction_id_list, kwargs)
-    return {"strict": result.strict, "loose": result.loose}

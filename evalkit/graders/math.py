@@ -25,12 +25,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from evalkit.answer import ThinkPolicy
-from evalkit.graders.base import GraderRef, ThinkSettings
-from evalkit.graders.math_answer import final_boxed, final_boxes, final_statement
+from evalkit.graders.base import Answer, Grader, ThinkSettings
+from evalkit.graders.math_answer import final_boxes, final_statement
 from evalkit.types import Generation, Sample, Score
-
-__all__ = ["MathGrader", "final_boxed", "reward", "reward_batch", "warm_up"]
 
 # Only the tail of an answer region is read: a final answer sits at the end, and math-verify's
 # regexes over megabytes of garbage would cost seconds.
@@ -55,7 +52,7 @@ class _Timeout(Exception):
     """math-verify ran out of its time budget on this answer."""
 
 
-class MathGrader:
+class MathGrader(Grader):
     """Grades a final math answer against a LaTeX gold (`sample.target`, without `$` or `\\boxed`).
 
     Verdicts: `correct`, `wrong`, `no_answer` (empty region, empty box, nothing extractable),
@@ -68,20 +65,21 @@ class MathGrader:
     # 2: truncation rule, run-level thinking decision, box groups joined across `\quad \text{and}`,
     # "final answer is" after the box, `\mathrm{e}`.
     version = "2"
+    votes = True
 
     def __init__(self, *, integer_answers: bool = False) -> None:
         self.integer_answers = integer_answers
 
-    def grade(self, sample: Sample, generation: Generation, think: ThinkSettings) -> Score:
-        """Score one generation; never raises on any model output.
+    def judge(self, sample: Sample, generation: Generation, answer: Answer) -> Score:
+        """Extract the final answer and check it with math-verify; never raises on any model output.
 
         Raises RuntimeError outside a main thread, where math-verify's time limits cannot work.
         """
         _require_main_thread()
-        answer = _final_answer(generation, think)
-        if isinstance(answer, Score):
-            return answer
-        kind, text = answer
+        found = _final_answer(answer)
+        if isinstance(found, Score):
+            return found
+        kind, text = found
         return _judge(sample.target, self.integer_answers, kind, text)
 
     def cache_key(self, sample: Sample, generation: Generation, think: ThinkSettings) -> str | None:
@@ -90,10 +88,11 @@ class MathGrader:
         Cheap (no math-verify), so the grading pool computes it in the caller and grades each key
         once; None when the answer is not a box (those are graded one by one).
         """
-        answer = _final_answer(generation, think)
-        if isinstance(answer, Score) or answer[0] != "box":
+        opened = self.answer(sample, generation, think)
+        found = opened if isinstance(opened, Score) else _final_answer(opened)
+        if isinstance(found, Score) or found[0] != "box":
             return None
-        return json.dumps([sample.target, self.integer_answers, answer[1]])
+        return json.dumps([sample.target, self.integer_answers, found[1]])
 
     def same_class(self, sample: Sample, a: str, b: str) -> bool:
         """Whether two vote keys of one problem are the same answer (math-verify, both directions)."""
@@ -114,25 +113,16 @@ def _require_main_thread() -> None:
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError(
             "MathGrader must run in a process's main thread (math-verify times out with signal.alarm); "
-            "grade through evalkit.graders.pool.GradingPool."
+            "grade through evalkit.graders.pool.LocalGradingPool."
         )
 
 
-def _final_answer(generation: Generation, think: ThinkSettings) -> Score | tuple[str, str]:
+def _final_answer(answer: Answer) -> Score | tuple[str, str]:
     """The answer to check, as ("box", a box group's content) or ("text", unboxed text for
     math-verify's extraction), or the Score when there is nothing to check."""
-    if generation.error is not None:
-        return Score(value=0.0, verdict="error", explanation=f"generation failed: {generation.error}")
-    region = think.region(generation)
-    if region.unclosed_think:
-        return Score(
-            value=0.0,
-            verdict="unclosed_think",
-            explanation=f"the thinking never closed ({think.marker!r} not found), so there is no answer",
-        )
-    text = (region.text or "")[-MAX_REGION_CHARS:]
+    text = answer.text[-MAX_REGION_CHARS:]
     boxes = final_boxes(text)
-    if region.truncated and (boxes is None or not boxes.closed):
+    if answer.truncated and (boxes is None or not boxes.closed):
         # A cut-off response's last number is mid-thought: only a complete box is an answer.
         where = "inside its last \\boxed{}" if boxes is not None else "before any complete \\boxed{} answer"
         return Score(
@@ -144,7 +134,7 @@ def _final_answer(generation: Generation, think: ThinkSettings) -> Score | tuple
         return Score(value=0.0, verdict="no_answer", explanation="the answer region is empty")
     if boxes is None:
         return ("text", text)
-    statement = None if region.truncated else final_statement(text[boxes.end :])
+    statement = None if answer.truncated else final_statement(text[boxes.end :])
     if statement is not None:
         return ("text", statement)
     if not boxes.answer:
@@ -330,89 +320,3 @@ def warm_up() -> None:
         with contextlib.suppress(_Timeout):
             _equivalent(a, b)
     _parse_answer.cache_clear()
-
-
-# Rewards for training loops (DESIGN.md: evalkit.rewards.math / math_batch).
-
-_REWARD_GRADER = GraderRef("math")
-
-
-def reward(
-    response: str,
-    gold: str,
-    *,
-    reasoning: str | None = None,
-    finish_reason: str | None = None,
-    think_policy: ThinkPolicy = "auto",
-) -> float:
-    """1.0 when `response`'s final answer equals `gold` (LaTeX), else 0.0; checked in a worker process.
-
-    See `reward_batch` for the keyword arguments.
-    """
-    return reward_batch(
-        [response], [gold], reasonings=[reasoning], finish_reasons=[finish_reason], think_policy=think_policy
-    )[0]
-
-
-def reward_batch(
-    responses: Sequence[str],
-    golds: Sequence[str],
-    *,
-    reasonings: Sequence[str | None] | None = None,
-    finish_reasons: Sequence[str | None] | None = None,
-    think_policy: ThinkPolicy = "auto",
-    workers: int | None = None,
-    timeout_s: float = 20.0,
-) -> list[float]:
-    """Rewards for many responses in parallel; an item that takes longer than `timeout_s` scores 0.0.
-
-    The same rules as `evalkit run`: the answer is what follows the last `</think>`; with
-    `think_policy` "required" (an R1-style template opened the thinking) a response without it has
-    no answer, with "none" the whole response is the answer, and with "auto" each response is judged
-    alone (an opened `<think>`, or a cut-off response, without `</think>` has no answer). Pass the
-    server's separate `reasonings` when it splits them off, and `finish_reasons` so that a response
-    cut off by the token limit ("length") counts only with a complete box.
-
-    Grading runs in a pool hosted by a child process (evalkit.graders.host), started on first use per
-    `workers` value and closed at exit, so a script needs no `if __name__ == "__main__":` guard. An
-    item that could not be graded (a crashed worker) raises EvalkitError: an error is never a reward.
-    """
-    from evalkit.errors import EvalkitError
-    from evalkit.graders.host import shared_host
-    from evalkit.graders.pool import GradeJob
-
-    n = len(responses)
-    for name, values in (("golds", golds), ("reasonings", reasonings), ("finish_reasons", finish_reasons)):
-        if values is not None and len(values) != n:
-            raise EvalkitError(f"reward_batch got {n} responses but {len(values)} {name}; pass one per response.")
-    if think_policy not in ("auto", "required", "none"):
-        raise EvalkitError(f"think_policy must be 'auto', 'required' or 'none', got {think_policy!r}.")
-    think = ThinkSettings(policy=think_policy)
-    jobs = [
-        GradeJob(
-            grader=_REWARD_GRADER,
-            sample=Sample(id=str(i), input="", target=golds[i]),
-            generation=Generation(
-                task="reward",
-                task_version="",
-                sample_id=str(i),
-                sample_index=0,
-                seed=0,
-                prompt_hash="",
-                text=response,
-                reasoning=reasonings[i] if reasonings is not None else None,
-                finish_reason=finish_reasons[i] if finish_reasons is not None else None,
-            ),
-            think=think,
-            timeout_s=timeout_s,
-        )
-        for i, response in enumerate(responses)
-    ]
-    scores = shared_host(workers).grade(jobs) if jobs else []
-    failed = [(i, s) for i, s in enumerate(scores) if s.verdict == "error"]
-    if failed:
-        i, score = failed[0]
-        raise EvalkitError(
-            f"{len(failed)} of {len(scores)} responses could not be graded (item {i}: {score.explanation})."
-        )
-    return [s.value for s in scores]

@@ -8,11 +8,9 @@ The order is math-verify's default one (docs/math-grading.md lists each delibera
 3. without any box, the region itself, from which math-verify's default extraction takes the last
    LaTeX expression or number (anchored phrases such as "the answer is" first).
 
-Box finding is hand-written, not math-verify's `extract_boxed_content`: math-verify joins any two
+Boxes come from evalkit.graders.boxes; the grouping is evalkit's own: math-verify joins any two
 boxes less than 10 characters apart, or less than 70 apart with a comma or "and" anywhere between
-them, so the self-correction `\\boxed{6}. Wait, no: \\boxed{5}` becomes the set {6, 5}; and it
-reports no positions, which the truncation rule (a box cut off by the token limit is no answer)
-needs.
+them, so the self-correction `\\boxed{6}. Wait, no: \\boxed{5}` becomes the set {6, 5}.
 """
 
 from __future__ import annotations
@@ -20,8 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_BOX_START = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_BRACE = re.compile(r"[{}]")
+from evalkit.graders.boxes import find_boxes
+
 # Between two boxes, LaTeX that only spaces or delimits (`$`, `\quad`, `\(`, `\\`, `&`) is dropped and
 # `\text{...}` is read as its words before the rest is checked against _BOX_JOIN.
 _TEXT_WRAPPER = re.compile(r"\\(?:text|textbf|textrm|textit|mathrm|mbox)\s*\{([^{}]*)\}")
@@ -59,29 +57,18 @@ def final_boxes(text: str) -> FinalBoxes | None:
 
     A box whose closing brace is missing runs to the end of the text (`closed` is False).
     """
-    boxes: list[tuple[int, int, str]] = []
-    for match in _BOX_START.finditer(text):
-        if boxes and match.start() < boxes[-1][1]:
-            continue  # a box nested in the previous one is part of its content
-        close = _closing_brace(text, match.end())
-        boxes.append((match.start(), close + 1, text[match.end() : close].strip()))
+    boxes = find_boxes(text)
     if not boxes:
         return None
-    parts = [boxes[-1][2]]
-    for (_, prev_end, content), (next_start, _, _) in zip(boxes[-2::-1], boxes[:0:-1], strict=True):
-        if not joins(text[prev_end:next_start]):
+    parts = [boxes[-1].content]
+    for prev, after in zip(boxes[-2::-1], boxes[:0:-1], strict=True):
+        if not joins(text[prev.end : after.start]):
             break
-        if content != parts[-1]:  # `\boxed{4}, \boxed{4}` is one answer, as in math-verify
-            parts.append(content)
+        if prev.content != parts[-1]:  # `\boxed{4}, \boxed{4}` is one answer, as in math-verify
+            parts.append(prev.content)
     answer = ", ".join(reversed(parts)) if all(parts) else parts[0]
-    end = boxes[-1][1]
-    return FinalBoxes(answer=answer, end=min(end, len(text)), closed=end <= len(text))
-
-
-def final_boxed(text: str) -> str | None:
-    """The final box group's answer (see `final_boxes`), or None without a box."""
-    boxes = final_boxes(text)
-    return None if boxes is None else boxes.answer
+    last = boxes[-1]
+    return FinalBoxes(answer=answer, end=last.end, closed=last.closed)
 
 
 def joins(between: str) -> bool:
@@ -99,12 +86,3 @@ def final_statement(tail: str) -> str | None:
     group), or None when there is none."""
     statements = list(_FINAL_STATEMENT.finditer(tail))
     return statements[-1].group("math") if statements else None
-
-
-def _closing_brace(text: str, start: int) -> int:
-    depth = 1
-    for brace in _BRACE.finditer(text, start):
-        depth += 1 if brace.group() == "{" else -1
-        if depth == 0:
-            return brace.start()
-    return len(text)

@@ -1,7 +1,9 @@
-"""Test helpers shipped with evalkit: a scripted OpenAI-compatible server (see `evalkit.testing.server`).
+"""Test helpers shipped with evalkit: a scripted OpenAI-compatible server (`evalkit.testing.server`),
+graders that misbehave on purpose (`evalkit.testing.graders`) and a local Ray cluster whose workers
+import this evalkit (`evalkit.testing.ray_cluster`).
 
-Names are loaded on first use so that `python -m evalkit.testing.server` does not import its own
-module twice.
+The server's names are loaded on first use so that `python -m evalkit.testing.server` does not
+import its own module twice.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 
 from evalkit.data import load_task_samples
 from evalkit.graders.base import ThinkSettings
-from evalkit.graders.codeforces import CodeforcesGrader, extract_solution
+from evalkit.graders.codeforces import CodeforcesGrader
 from evalkit.sandbox.base import Sandbox
 from evalkit.task import get_task
 from evalkit.types import Generation, Sample
@@ -128,21 +128,21 @@ def test_broken_problem_data_is_an_error_not_a_wrong_answer(
     assert grader.grade(gone, _generation("9002/B", "```python\nprint(2)\n```"), ThinkSettings()).verdict == "error"
 
 
-@pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("```cpp\nint main(){}\n```", "cpp"),
-        ("```C++\nint main(){}\n```", "cpp"),
-        ("```py\nprint(1)\n```", "python"),
-        ("```\n#include <cstdio>\nint main(){}\n```", "cpp"),
-        ("```\nprint(1)\n```", "python"),
-        ("```python\nprint(1)\n```\nand in C++:\n```cpp\nint main(){}\n```", "cpp"),
-        ("```java\nclass A {}\n```", None),
-    ],
-)
-def test_last_code_block_and_its_language_are_extracted(text: str, language: str | None) -> None:
-    found = extract_solution(text)
-    assert (found[0] if found else None) == language
+def test_an_echo_of_the_prompts_fence_instruction_does_not_hide_the_solution(
+    grader: CodeforcesGrader, samples: dict[str, Sample], synthetic: ModuleType
+) -> None:
+    # The prompt ends "give your complete solution in one final code block: ```cpp for C++17 or ...".
+    text = "As asked, one final block (```cpp for C++17).\n" + synthetic.fenced("9001/A", "accepted")
+    assert grader.grade(samples["9001/A"], _generation("9001/A", text), ThinkSettings()).verdict == "AC"
+
+
+def test_an_untagged_block_with_an_include_directive_runs_as_cpp(
+    grader: CodeforcesGrader, samples: dict[str, Sample], synthetic: ModuleType
+) -> None:
+    source = synthetic.SOLUTIONS["9002/A"]["accepted"]
+    assert source.startswith("#include")
+    score = grader.grade(samples["9002/A"], _generation("9002/A", f"```\n{source}```\n"), ThinkSettings())
+    assert score.verdict == "AC" and score.details["language"] == "cpp"
 
 
 def test_grader_is_registered_and_validates_options(tmp_path: Path) -> None:

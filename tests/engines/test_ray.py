@@ -12,24 +12,22 @@ import pytest
 
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
-from evalkit.graders.base import GraderRef, ThinkSettings, register_grader
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.base import GraderRef, ThinkSettings
+from evalkit.graders.jobs import GradeJob
+from evalkit.graders.pool import LocalGradingPool
+from evalkit.testing.graders import register_test_graders, unregister_test_graders
 from evalkit.types import Generation, Sample
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
-HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[Any]:
-    ray = pytest.importorskip("ray")
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(HERE)}},
-    )
-    yield ray
-    ray.shutdown()
+    pytest.importorskip("ray")
+    from evalkit.testing.ray_cluster import local_ray_cluster
+
+    with local_ray_cluster(num_cpus=2) as ray:
+        yield ray
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +100,10 @@ def test_grading_as_ray_tasks_equals_the_local_pool(ray_cluster: Any) -> None:
 
     texts = ["\\boxed{5}", "\\boxed{5.0}", "\\boxed{6}", "no answer here", "\\boxed{\\frac{10}{2}}"]
     jobs = _jobs(GraderRef("math"), texts)
-    with GradingPool(2) as local:
+    with LocalGradingPool(2) as local:
         expected = [f.result() for f in [local.submit(j) for j in jobs]]
         expected_classes = local.same_class(GraderRef("math"), jobs[0].sample, ["5", "5.0", "6", "10/2"]).result()
-    with RayGradingPool(config=RunConfig(model="m", tasks="t", ray=True)) as remote:
+    with RayGradingPool() as remote:
         got = [f.result() for f in [remote.submit(j) for j in jobs]]
         classes = remote.same_class(GraderRef("math"), jobs[0].sample, ["5", "5.0", "6", "10/2"]).result()
     assert got == expected
@@ -116,13 +114,12 @@ def test_grading_as_ray_tasks_equals_the_local_pool(ray_cluster: Any) -> None:
 def test_ray_grading_times_out_and_redoes_jobs_of_dead_workers(ray_cluster: Any, tmp_path: Path) -> None:
     from evalkit.graders.ray_pool import RayGradingPool
 
-    register_grader("sleepy", "ray_test_graders:SleepyGrader")
-    register_grader("crash_once", "ray_test_graders:CrashOnceGrader")
-    pool = RayGradingPool(2, config=RunConfig(model="m", tasks="t", ray=True))
+    register_test_graders()
+    pool = RayGradingPool(2)
     try:
-        slow = pool.submit(_jobs(GraderRef("sleepy", {"seconds": 2.0}), ["x"], timeout_s=0.5)[0])
+        slow = pool.submit(_jobs(GraderRef("test_sleep", {"seconds": 2.0}), ["x"], timeout_s=0.5)[0])
         crashing = [
-            pool.submit(j) for j in _jobs(GraderRef("crash_once", {"marker_dir": str(tmp_path)}), ["a", "b", "c"])
+            pool.submit(j) for j in _jobs(GraderRef("test_crash_once", {"marker_dir": str(tmp_path)}), ["a", "b", "c"])
         ]
         wait([slow, *crashing], timeout=120)
         assert slow.result().verdict == "timeout"
@@ -132,6 +129,7 @@ def test_ray_grading_times_out_and_redoes_jobs_of_dead_workers(ray_cluster: Any,
         assert len(list(tmp_path.iterdir())) == 3
     finally:
         pool.close()
+        unregister_test_graders()
 
 
 def test_an_address_that_does_not_answer_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

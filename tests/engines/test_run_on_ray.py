@@ -17,7 +17,8 @@ import pytest
 from evalkit import runner
 from evalkit.adapters.select import open_adapter
 from evalkit.config import RunConfig
-from evalkit.graders.ray_pool import RayGradingPool, make_grading_pool
+from evalkit.graders.ray_pool import RayGradingPool
+from evalkit.grading import make_grading_pool
 from evalkit.store import RunDir
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]

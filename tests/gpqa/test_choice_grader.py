@@ -11,8 +11,10 @@ import pytest
 
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
-from evalkit.graders.choice import ChoiceGrader, extract_choice, reward
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.choice import ChoiceGrader, extract_choice
+from evalkit.graders.jobs import GradeJob
+from evalkit.graders.pool import LocalGradingPool
+from evalkit.rewards import choice as reward
 from evalkit.task import Task
 from evalkit.types import Generation, Sample
 
@@ -105,7 +107,7 @@ def test_regrading_in_worker_processes_gives_identical_scores(gpqa: Task, fake_s
     ]
     ref = GraderRef(gpqa.grader, dict(gpqa.grader_options))
     in_process = [make_grader(ref).grade(fake_sample, g, ThinkSettings()).to_dict() for g in generations]
-    with GradingPool(workers=1) as pool:
+    with LocalGradingPool(workers=1) as pool:
         jobs = [GradeJob(ref, fake_sample, g, ThinkSettings()) for g in generations]
         first = [pool.submit(job).result().to_dict() for job in jobs]
         second = [pool.submit(job).result().to_dict() for job in jobs]
@@ -126,6 +128,16 @@ def test_reward_grades_the_answer_region_against_the_letter() -> None:
     assert reward("<think>Answer: C", "C") == 0.0
     assert reward("The answer is \\boxed{D}", "D") == 1.0
     assert reward("nothing", "A") == 0.0
+
+
+TEXT_ONLY = [c for c in CASES if not c.get("reasoning") and not c.get("finish_reason")]
+
+
+@pytest.mark.parametrize("case", TEXT_ONLY, ids=[c["name"] for c in TEXT_ONLY])
+def test_reward_agrees_with_the_grader(case: dict[str, Any]) -> None:
+    # The reward is the grader's path: the letter it credits is the one the grader extracts.
+    credited = [letter for letter in "ABCD" if reward(case["text"], letter) == 1.0]
+    assert credited == ([] if case["letter"] is None else [case["letter"]])
 
 
 @pytest.mark.parametrize("letter", ["E", "b", "", "AB"])

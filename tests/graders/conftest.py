@@ -1,47 +1,28 @@
-"""Fixtures for grader tests: a shared grading pool, generations, and misbehaving test graders."""
+"""Fixtures for grader tests: a shared grading pool, generations, and the misbehaving test graders."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
-from evalkit.graders.base import GRADERS, register_grader
-from evalkit.graders.pool import GradingPool
+from evalkit.graders.pool import LocalGradingPool
+from evalkit.testing.graders import register_test_graders, unregister_test_graders
 from evalkit.types import Generation
-
-HERE = Path(__file__).resolve().parent
-# Worker processes import the test graders by module name. They take sys.path from the forkserver,
-# which starts with the first pool, after every conftest has been imported.
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-TEST_GRADERS = {
-    "test_sleep": "evalkit_test_graders:SleepGrader",
-    "test_crash": "evalkit_test_graders:CrashGrader",
-    "test_raise": "evalkit_test_graders:RaiseGrader",
-    "test_pid": "evalkit_test_graders:PidGrader",
-    "test_counting": "evalkit_test_graders:CountingGrader",
-    "test_flaky": "evalkit_test_graders:FlakyGrader",
-}
 
 
 @pytest.fixture(autouse=True, scope="module")
 def test_graders() -> Iterator[None]:
-    """Registers the misbehaving graders of evalkit_test_graders.py for this directory's tests."""
-    for name, target in TEST_GRADERS.items():
-        register_grader(name, target)
+    """Registers the misbehaving graders of evalkit.testing.graders for this directory's tests."""
+    register_test_graders()
     yield
-    for name in TEST_GRADERS:
-        GRADERS.pop(name, None)
+    unregister_test_graders()
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[GradingPool]:
-    """A 2-worker grading pool shared by one test module."""
-    with GradingPool(2) as p:
+def pool() -> Iterator[LocalGradingPool]:
+    """A 2-worker local grading pool shared by one test module."""
+    with LocalGradingPool(2) as p:
         yield p
 
 

@@ -13,8 +13,11 @@ import pytest
 import evalkit.graders.math as math_grader
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings
-from evalkit.graders.math import MathGrader, final_boxed, reward, reward_batch
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.jobs import GradeJob, GradingPool
+from evalkit.graders.math import MathGrader
+from evalkit.graders.math_answer import final_boxes
+from evalkit.rewards import math as reward
+from evalkit.rewards import math_batch as reward_batch
 from evalkit.types import Generation, Sample
 
 GOLDEN_FILE = Path(__file__).parent / "golden_math.jsonl"
@@ -90,7 +93,8 @@ def test_golden_case_through_the_pool(case: dict[str, Any], pool: GradingPool, m
     ],
 )
 def test_final_boxed(text: str, expected: str | None) -> None:
-    assert final_boxed(text) == expected
+    boxes = final_boxes(text)
+    assert (boxes.answer if boxes is not None else None) == expected
 
 
 def test_gold_parsed_once_and_repeated_answers_verified_once(fresh_caches: None, make_generation: MakeGen) -> None:

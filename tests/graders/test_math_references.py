@@ -15,7 +15,8 @@ import pytest
 
 from evalkit.data import load_task_samples
 from evalkit.graders.base import GraderRef, ThinkSettings
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.jobs import GradeJob, GradingPool
+from evalkit.graders.pool import LocalGradingPool
 from evalkit.task import get_task
 from evalkit.types import Generation, Sample
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"offline benchmark da
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[GradingPool]:
-    with GradingPool(2) as p:
+    with LocalGradingPool(2) as p:
         yield p
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.graders.base import GraderRef, ThinkSettings
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.jobs import GradeJob, GradingPool
 from evalkit.types import Generation, Sample
 
 HERE = Path(__file__).parent

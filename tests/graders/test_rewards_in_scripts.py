@@ -61,11 +61,11 @@ def test_single_reward_without_a_main_guard(tmp_path: Path) -> None:
 def test_a_grading_host_that_died_raises_and_the_next_call_starts_a_new_one() -> None:
     from evalkit.errors import EvalkitError
     from evalkit.graders.host import shared_host
-    from evalkit.graders.math import reward_batch
+    from evalkit.rewards import math_batch
 
     host = shared_host(1)
     host._proc.kill()
     host._proc.wait()
     with pytest.raises(EvalkitError, match="ended unexpectedly"):
         host.grade([])
-    assert reward_batch(["\\boxed{2}"], ["2"], workers=1) == [1.0]
+    assert math_batch(["\\boxed{2}"], ["2"], workers=1) == [1.0]

@@ -14,8 +14,10 @@ import pytest
 import evalkit.ifeval.nlp as nlp
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
-from evalkit.graders.ifeval import IFEvalGrader, reward
-from evalkit.graders.pool import GradeJob, GradingPool
+from evalkit.graders.ifeval import IFEvalGrader
+from evalkit.graders.jobs import GradeJob
+from evalkit.graders.pool import LocalGradingPool
+from evalkit.rewards import ifeval as reward
 from evalkit.types import Generation, Sample, Score
 
 HERE = Path(__file__).parent
@@ -134,7 +136,7 @@ def test_grading_in_worker_processes_matches_in_process() -> None:
         for c in cases
     ]
     in_process = [make_grader(ref).grade(j.sample, j.generation, j.think).to_dict() for j in jobs]
-    with GradingPool(workers=1) as pool:
+    with LocalGradingPool(workers=1) as pool:
         assert [pool.submit(job).result().to_dict() for job in jobs] == in_process
 
 

@@ -15,7 +15,7 @@ from evalkit import testsets
 from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings
-from evalkit.graders.pool import GradeJob
+from evalkit.graders.jobs import GradeJob
 from evalkit.task import get_task
 from evalkit.types import Generation
 

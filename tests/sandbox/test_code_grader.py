@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 
+from evalkit import rewards
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
-from evalkit.graders.code import CodeGrader, extract_code, reward
-from evalkit.sandbox.base import RunResult, Sandbox
-from evalkit.types import Generation, Sample
+from evalkit.graders.code import CodeGrader
+from evalkit.sandbox.base import Sandbox
+from evalkit.types import Generation, Sample, Score
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "code_grader_cases.jsonl").read_text().splitlines()]
+# The cases a reward can express: the response text alone (no split reasoning, no finish reason).
+TEXT_ONLY = [c for c in CASES if not c.get("reasoning") and not c.get("finish_reason")]
 
 
 def _generation(text: str | None, **kw: Any) -> Generation:
@@ -65,17 +68,29 @@ def test_job_timeout_covers_the_solution_budget() -> None:
     assert grader.job_timeout_s(sample) >= 10 * 6.0
 
 
-def test_extract_code_takes_the_last_complete_block() -> None:
-    assert extract_code("```py\na\n```\n```cpp\nb\n```") == ("cpp", "b\n")
-    assert extract_code("no code") is None
-
-
 def test_reward_function(bwrap_sandbox: Sandbox) -> None:
     tests = [{"input": "2\n", "output": "4\n", "testtype": "stdin"}]
-    assert reward("```python\nprint(int(input()) * 2)\n```", tests) == 1.0
-    assert reward("```python\nprint(int(input()) * 3)\n```", tests) == 0.0
-    assert reward("<think>```python\nprint(4)\n```</think>", tests) == 0.0
-    detailed = reward("```python\nwhile True: pass\n```", tests, timeout_s=1.0, detailed=True)
-    assert isinstance(detailed, RunResult) and detailed.verdict == "TLE" and detailed.tests[0].verdict == "TLE"
+    assert rewards.code("```python\nprint(int(input()) * 2)\n```", tests) == 1.0
+    assert rewards.code("```python\nprint(int(input()) * 3)\n```", tests) == 0.0
+    assert rewards.code("<think>```python\nprint(4)\n```</think>", tests) == 0.0
+    detailed = rewards.code("```python\nwhile True: pass\n```", tests, timeout_s=1.0, detailed=True)
+    assert (
+        isinstance(detailed, Score) and detailed.verdict == "TLE" and detailed.details["tests"][0]["verdict"] == "TLE"
+    )
     functional = [{"input": "3\n4", "output": "7", "testtype": "functional"}]
-    assert reward("```python\ndef add(a, b):\n    return a + b\n```", functional, fn_name="add") == 1.0
+    assert rewards.code("```python\ndef add(a, b):\n    return a + b\n```", functional, fn_name="add") == 1.0
+
+
+@pytest.mark.parametrize("case", TEXT_ONLY, ids=[c["name"] for c in TEXT_ONLY])
+def test_reward_gives_the_graders_verdict(bwrap_sandbox: Sandbox, case: dict[str, Any]) -> None:
+    # The reward is the grader path: a missing code block is `no_answer` in both, never CE in one.
+    detailed = rewards.code(case["text"], case["tests"], fn_name=case.get("fn_name"), timeout_s=2.0, detailed=True)
+    assert detailed.verdict == case["verdict"], detailed.explanation
+    assert rewards.code(case["text"], case["tests"], fn_name=case.get("fn_name"), timeout_s=2.0) == detailed.value
+
+
+def test_reward_raises_when_the_response_cannot_be_graded(bwrap_sandbox: Sandbox) -> None:
+    from evalkit.errors import EvalkitError
+
+    with pytest.raises(EvalkitError, match="could not be graded.*no tests"):
+        rewards.code("```python\nprint(1)\n```", [])

@@ -1,0 +1,78 @@
+"""Grader capabilities are declared on the grader class and honoured wherever the pipeline needs them:
+a grader that runs code gets the run's sandbox options and no cons@k, whatever its registry name."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+
+from evalkit.config import RunConfig
+from evalkit.graders.base import GRADERS, GraderRef, ThinkSettings, make_grader, register_grader
+from evalkit.graders.pool import LocalGradingPool
+from evalkit.plan import plan_task
+from evalkit.summary import GenInfo, TaskResults, summarize_task, vote_classes
+from evalkit.task import _REGISTRY, Task, get_task, parse_task_list, task
+from evalkit.types import Generation, Sample, Score
+
+# The LiveCodeBench grader under a name no list in evalkit knows, as a plugin would register one.
+PLUGIN = "plugin_code"
+TASK = "aime24_plugin_code"
+
+
+@pytest.fixture
+def plugin_task() -> Iterator[str]:
+    """aime24's data and prompt, graded by the plugin's code grader."""
+    register_grader(PLUGIN, "evalkit.graders.code:CodeGrader")
+
+    @task
+    def aime24_plugin_code() -> Task:
+        return dataclasses.replace(get_task("aime24"), name=TASK, grader=PLUGIN, grader_options={})
+
+    yield TASK
+    _REGISTRY.pop(TASK, None)
+    GRADERS.pop(PLUGIN, None)
+
+
+_THINK = ThinkSettings()
+
+
+def _gen(text: str) -> Generation:
+    return Generation("t", "1", "p", 0, 0, "h", text=text, finish_reason="stop")
+
+
+def test_capability_defaults() -> None:
+    graders = [make_grader(GraderRef(name)) for name in ("math", "choice", "ifeval", "code", "codeforces")]
+    assert [g.runs_code for g in graders] == [False, False, False, True, True]
+    assert [g.votes for g in graders] == [True, True, False, False, False]
+    sample = Sample("p", "", "1")
+    assert [g.job_timeout_s(sample) is None for g in graders] == [True, True, True, False, False]
+    assert [g.cache_key(sample, _gen("\\boxed{1}"), _THINK) is None for g in graders] == [False, *[True] * 4]
+
+
+def test_a_plugin_grader_that_runs_code_gets_the_runs_sandbox_options(plugin_task: str) -> None:
+    config = RunConfig(model="m", tasks=plugin_task, sandbox="docker", unsafe_no_isolation=True, limit=1)
+    planned = plan_task(parse_task_list(plugin_task)[0], config, None)
+    assert planned.runs_code
+    assert planned.grader.options == {"sandbox": "docker", "unsafe_no_isolation": True}
+    plain = plan_task(parse_task_list("aime24")[0], config.model_copy(update={"tasks": "aime24"}), None)
+    assert not plain.runs_code and "sandbox" not in plain.grader.options
+
+
+def test_a_grader_that_does_not_vote_gets_no_cons_at_k(plugin_task: str, pool: LocalGradingPool) -> None:
+    samples = [Sample("p1", "", ""), Sample("p2", "", "")]
+    n = 2
+    keys = [(plugin_task, s.id, i) for s in samples for i in range(n)]
+    generations = {k: GenInfo(k, "stop", None, 10, 0.1, str(k)) for k in keys}
+    scores = {k: Score(float(k[2] == 0), "AC" if k[2] == 0 else "WA") for k in keys}
+
+    def summary(grader: str) -> dict[str, object]:
+        results = TaskResults(
+            dataclasses.replace(get_task(plugin_task), grader=grader), n, samples, generations, scores, 100
+        )
+        classes = vote_classes(pool, GraderRef(grader), samples, scores, plugin_task)
+        return summarize_task(results, classes, None)["metrics"]  # type: ignore[no-any-return]
+
+    assert set(summary(PLUGIN)) == {"pass@1", "pass@2"}
+    assert set(summary("math")) == {"pass@1", "pass@2", "cons@2"}
