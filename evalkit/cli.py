@@ -211,7 +211,7 @@ def grade(
 def list_tasks() -> None:
     from rich.table import Table
 
-    from evalkit.task import get_task, task_names
+    from evalkit.tasks import get_task, task_names
 
     table = Table(title="evalkit tasks")
     for col in ("task", "n", "max tokens", "T", "top-p", "grader", "description"):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from evalkit.errors import EvalkitError, MissingExtraError
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task
+from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task
 from evalkit.types import Sample
 
 DATA_DIR_ENV = "EVALKIT_DATA_DIR"

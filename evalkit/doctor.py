@@ -192,7 +192,7 @@ def _hub_cached(hub_id: str) -> bool:
 def data_findings(hub: tuple[bool, str]) -> list[Finding]:
     """Per task: the bundled copy (loaded and checked), the data dir, the Hub cache and reachability."""
     from evalkit.data import DATA_DIR_ENV, load_task_samples
-    from evalkit.task import get_task, task_names
+    from evalkit.tasks import get_task, task_names
 
     env_dir = os.environ.get(DATA_DIR_ENV)
     has_hf = importlib.util.find_spec("datasets") is not None

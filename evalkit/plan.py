@@ -16,7 +16,7 @@ from evalkit.errors import EvalkitError
 from evalkit.graders.base import CODE_GRADERS, GraderRef, ThinkSettings, make_grader
 from evalkit.graders.pool import GradeJob
 from evalkit.seeds import derive_seed, stable_hash
-from evalkit.task import Task, TaskSpec, get_task, parse_task_list
+from evalkit.tasks import Task, TaskSpec, get_task, parse_task_list
 from evalkit.types import Generation, Request, Sample, SamplingParams
 
 

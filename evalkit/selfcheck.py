@@ -29,7 +29,7 @@ from evalkit.simulated import SIMULATED_MODEL
 from evalkit.simulated.responses import EXPECTED_VERDICT, Kind, family, respond
 from evalkit.simulated.truth import task_truth
 from evalkit.store import RunDir
-from evalkit.task import get_task, parse_task_list
+from evalkit.tasks import get_task, parse_task_list
 from evalkit.types import Generation, Request, Sample, SamplingParams
 
 DEFAULT_TASKS = "aime24,aime25,math500,ifeval"

@@ -18,7 +18,7 @@ from evalkit import metrics
 from evalkit.graders.base import CODE_GRADERS, GraderRef
 from evalkit.graders.pool import GradingPool
 from evalkit.graders.ray_pool import RayGradingPool
-from evalkit.task import Task
+from evalkit.tasks import Task
 from evalkit.types import Generation, Sample, Score
 
 Key = tuple[str, str, int]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
+from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
 HUB_ID = "HuggingFaceH4/aime_2024"

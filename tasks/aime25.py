@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 
 from evalkit.data import load_hub
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
+from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
 HUB_ID = "opencompass/AIME2025"

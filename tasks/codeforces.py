@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.task import DatasetSpec, Record, Task, task
+from evalkit.tasks import DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
 HUB_ID = "open-r1/codeforces"

@@ -17,7 +17,7 @@ from typing import Any
 
 from evalkit.errors import EvalkitError
 from evalkit.ifeval import build_checks
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
+from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
 HUB_ID = "google/IFEval"

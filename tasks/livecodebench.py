@@ -38,7 +38,7 @@ from typing import Any
 
 from evalkit import testsets
 from evalkit.errors import EvalkitError, MissingExtraError
-from evalkit.task import DatasetSpec, Record, Task, task
+from evalkit.tasks import DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
 HUB_ID = "livecodebench/code_generation_lite"

@@ -8,7 +8,7 @@ Breakdown by `subject` and `level`. Sample id: `unique_id` (e.g. `test/precalcul
 
 from __future__ import annotations
 
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
+from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
 HUB_ID = "HuggingFaceH4/MATH-500"

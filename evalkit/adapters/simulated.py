@@ -16,7 +16,7 @@ from evalkit.data import load_task_samples, resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.simulated import SIMULATED_MODEL, simulate
 from evalkit.simulated.responses import family
-from evalkit.task import get_task, parse_task_list
+from evalkit.tasks import get_task, parse_task_list
 from evalkit.types import Generation, Request, Sample
 
 # Generation metadata key holding the simulated response's kind (what its grade must be).

@@ -29,7 +29,7 @@ def _data_dir(run: Run) -> Path | None:
 def load_prompts(run: Run) -> tuple[Prompts, list[str]]:
     """task -> sample id -> prompt text, and notes on tasks whose prompts could not be rebuilt."""
     from evalkit.data import load_task_samples
-    from evalkit.task import get_task, parse_task_list
+    from evalkit.tasks import get_task, parse_task_list
 
     data_dir = _data_dir(run)
     try:

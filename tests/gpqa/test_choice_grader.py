@@ -13,7 +13,7 @@ from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
 from evalkit.graders.choice import ChoiceGrader, extract_choice, reward
 from evalkit.graders.pool import GradeJob, GradingPool
-from evalkit.task import Task
+from evalkit.tasks import Task
 from evalkit.types import Generation, Sample
 
 CASES: list[dict[str, Any]] = [

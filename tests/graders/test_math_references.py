@@ -16,7 +16,7 @@ import pytest
 from evalkit.data import load_task_samples
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.pool import GradeJob, GradingPool
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 from evalkit.types import Generation, Sample
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import Result
 
 from evalkit.graders.base import GRADERS, register_grader
-from evalkit.task import _REGISTRY, Task, get_task, task
+from evalkit.tasks import _REGISTRY, Task, get_task, task
 
 TASK = "aime24_grader_bug"
 
