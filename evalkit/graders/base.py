@@ -6,13 +6,12 @@ and built from plain options; the registry maps names to import paths to keep im
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from evalkit.answer import DEFAULT_MARKER, AnswerRegion, ThinkPolicy, answer_region
-from evalkit.errors import EvalkitError
+from evalkit.registry import Registry
 from evalkit.types import Generation, Sample, Score
 
 
@@ -58,13 +57,15 @@ class Grader(Protocol):
 
 
 # name -> "module:attribute" of a factory taking the task's grader options as keyword arguments.
-GRADERS: dict[str, str] = {
+_BUILTIN_GRADERS = {
     "math": "evalkit.graders.math:MathGrader",
     "choice": "evalkit.graders.choice:ChoiceGrader",
     "ifeval": "evalkit.graders.ifeval:IFEvalGrader",
     "codeforces": "evalkit.graders.codeforces:CodeforcesGrader",
     "code": "evalkit.graders.code:CodeGrader",
 }
+# Plugins add graders through the entry point group evalkit.graders (see evalkit.registry).
+GRADERS: Registry[Any] = Registry("grader", "graders", "evalkit.graders", _BUILTIN_GRADERS)
 
 
 # Graders that execute model-written code: they take the run's sandbox options.
@@ -92,11 +93,6 @@ def make_grader(ref: GraderRef) -> Grader:
     key = (ref.name, repr(sorted(ref.options.items())))
     grader = _CACHE.get(key)
     if grader is None:
-        target = GRADERS.get(ref.name)
-        if target is None:
-            raise EvalkitError(f"Unknown grader '{ref.name}'. Known graders: {', '.join(sorted(GRADERS))}.")
-        module_name, _, attr = target.partition(":")
-        factory = getattr(importlib.import_module(module_name), attr)
-        grader = factory(**dict(ref.options))
+        grader = GRADERS.load(ref.name)(**dict(ref.options))
         _CACHE[key] = grader
     return grader

@@ -2,13 +2,13 @@
 
 A backend (`local`, `docker`) only has to start the in-sandbox runner and hand back its stdin and
 stdout (see `evalkit.sandbox.session`); judging happens outside the sandbox, on the host, so a
-solution can never forge a pass. Backends are registered by name and imported lazily.
+solution can never forge a pass. Backends are registered by name and imported lazily; plugins add
+backends through the entry point group `evalkit.sandboxes` (see evalkit.registry).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from evalkit.errors import EvalkitError
+from evalkit.registry import Registry
 
 Language = Literal["python", "cpp"]
 TestType = Literal["stdin", "functional"]
@@ -197,10 +198,12 @@ class Sandbox(Protocol):
 
 
 # name -> "module:factory"; the factory takes keyword options (e.g. unsafe_no_isolation).
-SANDBOXES: dict[str, str] = {
-    "local": "evalkit.sandbox.local:create",
-    "docker": "evalkit.sandbox.docker:create",
-}
+SANDBOXES: Registry[Callable[..., Sandbox]] = Registry(
+    "sandbox",
+    "sandboxes",
+    "evalkit.sandboxes",
+    {"local": "evalkit.sandbox.local:create", "docker": "evalkit.sandbox.docker:create"},
+)
 
 _CACHE: dict[tuple[str, str], Sandbox] = {}
 _LOCK = threading.Lock()
@@ -208,13 +211,7 @@ _LOCK = threading.Lock()
 
 def make_sandbox(name: str = "local", **options: Any) -> Sandbox:
     """Build the sandbox backend `name` with `options` (a new instance each call)."""
-    target = SANDBOXES.get(name)
-    if target is None:
-        raise EvalkitError(f"Unknown sandbox '{name}'. Known sandboxes: {', '.join(sorted(SANDBOXES))}.")
-    module_name, _, attr = target.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    sandbox: Sandbox = factory(**options)
-    return sandbox
+    return SANDBOXES.load(name)(**options)
 
 
 def get_sandbox(name: str = "local", **options: Any) -> Sandbox:
