@@ -19,7 +19,8 @@ from evalkit.errors import EvalkitError
 from evalkit.registry import Registry
 
 Language = Literal["python", "cpp"]
-TestType = Literal["stdin", "functional"]
+TestType = Literal["stdin", "functional", "script"]
+TEST_TYPES: tuple[TestType, ...] = ("stdin", "functional", "script")
 # Per-test verdicts are AC..RE; a whole run adds CE (it never ran) and error (the sandbox failed).
 Verdict = Literal["AC", "WA", "TLE", "MLE", "RE", "CE", "error"]
 LANGUAGES: tuple[Language, ...] = ("python", "cpp")
@@ -27,7 +28,12 @@ LANGUAGES: tuple[Language, ...] = ("python", "cpp")
 
 @dataclass(frozen=True)
 class TestCase:
-    """One LiveCodeBench-format test: stdin text and expected stdout, or JSON args (one per line) and JSON result."""
+    """One test. `stdin` (LiveCodeBench): stdin text and the expected stdout. `functional`
+    (LiveCodeBench): JSON arguments, one per line, and the JSON result of `Program.fn_name`.
+    `script` (HumanEval-style, Python): test code run after the program in the program's namespace
+    (e.g. `def check(candidate): assert ...` then `check(entry_point)`); it passes when the test code
+    runs to its end, and `output` is unused.
+    """
 
     __test__ = False  # not a pytest test class
 
@@ -37,11 +43,12 @@ class TestCase:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TestCase:
-        """Build from a LiveCodeBench test dict (`input`, `output`, `testtype`)."""
+        """Build from a test dict (`input`, `output`, `testtype`; a script test needs no `output`)."""
         testtype = d.get("testtype", "stdin")
-        if testtype not in ("stdin", "functional"):
-            raise EvalkitError(f"Test type '{testtype}' is not supported: use 'stdin' or 'functional'.")
-        return cls(input=str(d["input"]), output=str(d["output"]), testtype=testtype)
+        if testtype not in TEST_TYPES:
+            raise EvalkitError(f"Test type '{testtype}' is not supported: use one of {', '.join(TEST_TYPES)}.")
+        output = d.get("output", "") if testtype == "script" else d["output"]
+        return cls(input=str(d["input"]), output=str(output), testtype=testtype)
 
 
 @dataclass(frozen=True)
