@@ -73,7 +73,7 @@ def wrap_top_level(source: str, plan: dict[str, Any], fallback: Any) -> Any:
     import _ast
 
     try:
-        tree: Any = compile(source, "<solution>", "exec", _ast.PyCF_ONLY_AST)
+        tree: Any = compile(source, "<solution>", "exec", _ast.PyCF_ONLY_AST, dont_inherit=True)
         body = tree.body
         k, global_names = int(plan["head"]), list(plan["globals"])
         rest = [stmt for stmt in body[k:] if not isinstance(stmt, _ast.Global)]
@@ -91,7 +91,7 @@ def wrap_top_level(source: str, plan: dict[str, Any], fallback: Any) -> Any:
         )  # fmt: skip
         call = _ast.Call(func=_ast.Name(id=WRAPPER, ctx=_ast.Load(), **at), args=[], keywords=[], **at)
         tree.body = [*body[:k], function, _ast.Expr(value=call, **at)]
-        return compile(tree, "<solution>", "exec")
+        return compile(tree, "<solution>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
         return fallback
 
@@ -302,7 +302,7 @@ def run_script(code: Any, test_source: str, namespace: dict[str, Any], token: st
     except BaseException as e:  # SystemExit too: a program that exits never reaches its tests
         return report_failure(e, None)
     try:
-        exec(compile(test_source, "<test>", "exec"), namespace)
+        exec(compile(test_source, "<test>", "exec", dont_inherit=True), namespace)
     except BaseException as e:
         return report_failure(e, test_source)
     with open(3, "w", closefd=False, encoding="utf-8") as out:
@@ -515,7 +515,9 @@ def main() -> None:
     binary: str | None = None
     if start["language"] == "python":
         try:
-            code = compile(start["source"], "<solution>", "exec")
+            # dont_inherit: the solution is compiled as Python would, not with this file's own
+            # `from __future__ import annotations` (which would leave its annotations unevaluated).
+            code = compile(start["source"], "<solution>", "exec", dont_inherit=True)
         except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
             write_message(stdout, {"event": "compile_error", "message": f"{type(e).__name__}: {e}"})
             return

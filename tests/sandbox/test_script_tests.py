@@ -59,13 +59,14 @@ def test_a_wrong_solution_fails_with_the_assertion(sandbox: Sandbox) -> None:
         ("def add(a, b):\n    return [a][b]\n", "RE", "IndexError"),
         ("def add(a, b):\n    assert a > 0, 'my own check'\n    return a + b\n", "RE", "AssertionError: my own check"),
         ("import numpy_that_is_not_there\ndef add(a, b):\n    return a + b\n", "RE", "ModuleNotFoundError"),
+        ("def add(a: Number, b: Number) -> Number:\n    return a + b\n", "RE", "NameError: name 'Number'"),
         ("def add(a, b)\n    return a + b\n", "CE", "SyntaxError"),
         ("def add(a, b):\n    while True:\n        pass\n", "TLE", "time limit"),
         ("def add(a, b):\n    return len(bytearray(1 << 34))\n", "MLE", "memory"),
         ("def add(a, b):\n    return a + b\nif __name__ == '__main__':\n    raise SystemExit(add(1, 1))\n", "AC", ""),
         ("import sys\nfrom typing import List\nDATA = sys.stdin.read()\nassert DATA == ''\ndef add(a, b):\n    print('x' * 10)\n    return a + b\n", "AC", ""),
     ],
-    ids=["pass", "wrong", "raises", "own-assert", "import", "syntax", "loop", "memory", "main-guard", "stdin-empty"],
+    ids=["pass", "wrong", "raises", "own-assert", "import", "annotation", "syntax", "loop", "memory", "main-guard", "stdin-empty"],
 )  # fmt: skip
 def test_verdicts(sandbox: Sandbox, source: str, verdict: str, words: str) -> None:
     result = run(sandbox, source)
