@@ -14,6 +14,7 @@ from evalkit.cli import app
 from evalkit.config import RunConfig
 from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
+from evalkit.graders.base import GRADERS
 from evalkit.prompts import render_messages, template_hash
 from evalkit.tasks import DatasetSpec, TaskSpec, file_tasks, get_task, parse_task_list, with_absolute_task_files
 
@@ -163,3 +164,76 @@ def test_evalkit_tasks_lists_a_files_tasks(task_file: Path, cli: Callable[..., R
     assert "math500" not in listed.output
     missing = cli("tasks", task_file.parent / "nope.py")
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+GRADER_FILE = '''
+"""A task whose grader is defined in the same file: grading workers load it from the file by path."""
+
+from pathlib import Path
+
+from evalkit import DatasetSpec, Sample, Score, Task, register_grader, task
+
+HERE = Path(__file__).parent
+
+
+class LastWord:
+    """Right when the last word of the answer is the target."""
+
+    name = "last_word"
+    version = "1"
+
+    def grade(self, sample, generation, think):
+        words = (think.region(generation).text or "").split()
+        last = words[-1] if words else None
+        return Score(float(last == sample.target), "correct" if last == sample.target else "wrong", extracted=last)
+
+    def same_class(self, sample, a, b):
+        return a == b
+
+
+register_grader("last_word", f"{__file__}:LastWord")
+
+
+@task
+def colours() -> Task:
+    return Task(
+        name="colours",
+        version="1",
+        dataset=DatasetSpec.local_jsonl(HERE / "colours.jsonl"),
+        record_to_sample=lambda r: Sample(id=r["id"], input=r["q"], target=r["a"]),
+        template="math.j2",
+        grader="last_word",
+        n=2,
+    )
+'''
+
+
+def test_a_task_file_can_bring_its_own_grader_to_the_grading_workers(
+    tmp_path: Path, cli: Callable[..., Result]
+) -> None:
+    folder = tmp_path / "own"
+    folder.mkdir()
+    (folder / "colours.py").write_text(GRADER_FILE)
+    rows = [{"id": "sky", "q": "Colour of the sky?", "a": "blue"}, {"id": "grass", "q": "Of grass?", "a": "green"}]
+    (folder / "colours.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    answers = {("sky", 0): "it is blue", ("sky", 1): "maybe red", ("grass", 0): "green", ("grass", 1): "green"}
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text(
+        "".join(
+            json.dumps({"task": "colours", "sample_id": sid, "sample_index": i, "text": text}) + "\n"
+            for (sid, i), text in answers.items()
+        )
+    )
+    out = tmp_path / "run"
+    try:
+        result = cli("run", "--model", "m", "--backend", "replay", "--replay", replay, "--tasks", folder / "colours.py",
+                     "--output", out, "--quiet")  # fmt: skip
+    finally:
+        GRADERS.pop("last_word", None)  # the task file registered it in this process too
+    assert result.exit_code == 0, result.output
+    entry = json.loads((out / "summary.json").read_text())["tasks"]["colours"]
+    assert entry["metrics"]["pass@1"]["value"] == pytest.approx(3 / 4)
+    grades = [json.loads(line) for line in (out / "grades.jsonl").read_text().splitlines()]
+    assert {(g["sample_id"], g["sample_index"], g["verdict"]) for g in grades} == {
+        ("sky", 0, "correct"), ("sky", 1, "wrong"), ("grass", 0, "correct"), ("grass", 1, "correct"),
+    }  # fmt: skip
