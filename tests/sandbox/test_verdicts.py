@@ -48,7 +48,7 @@ def run(sandbox: Sandbox, source: str, tests: list[TestCase] = ADD, language: st
         "main-guard",
         "lcb-prelude",
         "annotations",
-    ],  # fmt: skip
+    ],
 )
 def test_python_verdicts(bwrap_sandbox: Sandbox, source: str, verdict: str) -> None:
     assert run(bwrap_sandbox, source) == verdict
