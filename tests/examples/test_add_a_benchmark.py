@@ -126,10 +126,27 @@ def test_local_math_example_runs_and_regrades_from_anywhere(tmp_path: Path, math
 
     # Re-grading (no model call) from another directory re-plans the run from its task file.
     before = (out / "summary.json").read_text()
+    requests = math_server.request_count
     graded = evalkit("grade", out, "--quiet", cwd=tmp_path)
     assert graded.returncode == 0, graded.stderr
     assert metrics(out, "local_math") == got
     assert json.loads((out / "summary.json").read_text())["tasks"] == json.loads(before)["tasks"]
+
+    # The same command again, from another directory with the absolute path: the run is complete, nothing is asked.
+    again = evalkit("run", "--model", "scripted", "--base-url", math_server.url, "--tasks", ROOT / LOCAL_MATH,
+                    "--output", out, "--quiet", cwd=tmp_path)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert math_server.request_count == requests
+    assert metrics(out, "local_math") == got
+
+    # A report shows the prompts, rebuilt from the task file and its local data.
+    from evalkit.report.prompts import load_prompts
+    from evalkit.report.runs import load_runs
+
+    (stored,) = load_runs([out])
+    prompts, notes = load_prompts(stored)
+    assert notes == []
+    assert prompts["local_math"]["mult"].startswith("What is $6 \\times 7$?\nPlease reason step by step")
 
 
 def test_a_run_whose_task_file_moved_says_so(tmp_path: Path, math_server: ScriptedServer) -> None:
