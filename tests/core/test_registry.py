@@ -269,3 +269,22 @@ def test_a_file_module_is_imported_once_under_a_name_derived_from_its_path(tmp_p
         module_from_file(tmp_path / "missing.py")
     with pytest.raises(EvalkitError, match="not an import target"):
         load_target("no_colon_here")
+
+
+def test_the_doctor_reports_plugin_tasks_and_goes_on_past_a_broken_one(
+    plugin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalkit.doctor import data_findings
+
+    write_distribution(
+        tmp_path / "broken", "broken-tasks", "evalkit_broken_tasks_mod", "import evalkit_no_such_dependency\n",
+        {"evalkit.tasks": {"broken_task": "evalkit_broken_tasks_mod:t"}},
+    )  # fmt: skip
+    monkeypatch.syspath_prepend(str(tmp_path / "broken"))
+    monkeypatch.chdir(tmp_path)
+    findings = {f.name: f for f in data_findings((False, "offline"))}
+    assert findings["broken_task"].status == "fail" and "broken-tasks 0.1" in findings["broken_task"].detail
+    assert findings["plugin_task"].status == "warn" and "problems.jsonl is missing" in findings["plugin_task"].detail
+    (tmp_path / "problems.jsonl").write_text('{"id": 1, "q": "?", "a": "!"}\n')
+    assert {f.name: f for f in data_findings((False, "offline"))}["plugin_task"].status == "ok"
+    assert findings["aime24"].status == "ok"
