@@ -86,6 +86,9 @@ Examples:
 
 * `evalkit run --model m --backend replay --replay gens.jsonl --tasks aime24`
 
+* `evalkit run --model m --base-url http://127.0.0.1:8000/v1 --tasks my_benchmark.py@n=8` (a task file of
+  your own: docs/add-a-benchmark.md)
+
 Rerunning the same command resumes: only missing samples are requested.
 """
 
@@ -94,7 +97,10 @@ Rerunning the same command resumes: only missing samples are requested.
 @handles_errors
 def run(
     model: Annotated[str, typer.Option(help="Model name (served name, Hub id or local path).")],
-    tasks: Annotated[str, typer.Option(help="Comma-separated tasks; task@n=N sets n for one task.")],
+    tasks: Annotated[
+        str,
+        typer.Option(help="Comma-separated tasks: names, or path/to/file.py[:name] for your own; task@n=N sets n."),
+    ],
     backend: Annotated[
         str, typer.Option(help="auto|vllm|openai|transformers|replay|simulated, or a plugin's backend.")
     ] = "auto",
