@@ -14,7 +14,7 @@ install-test-deps:
 	bash scripts/install-test-deps.sh
 
 lint:
-	ruff check evalkit tasks tests benchmarks && ruff format --check evalkit tasks tests benchmarks && mypy evalkit tasks
+	ruff check evalkit tasks tests benchmarks examples && ruff format --check evalkit tasks tests benchmarks examples && mypy evalkit tasks examples
 
 bench:
 	$(PYTHON) benchmarks/run_all.py

@@ -38,7 +38,7 @@ from evalkit.graders.jobs import GradeJob
 from evalkit.sandbox import fastlocals
 from evalkit.sandbox.base import Program, TestCase
 from evalkit.sandbox.local import create
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 from evalkit.types import Generation, Sample
 
 # The real files: GB on the Hub (livecodebench/code_generation_lite) and problems each release added.

@@ -1,31 +1,89 @@
 """evalkit: evaluation harness for reasoning models (DeepSeek-R1 protocol, error bars, fast).
 
-Public API (imports are lazy so `import evalkit` stays light):
-- `evalkit.run(config)` runs or resumes an evaluation; `evalkit.RunConfig` configures it.
+Public API (names load on first use, so `import evalkit` stays light):
+- Writing a task (evalkit's tasks/, your own file for `evalkit run --tasks my_tasks.py`, a plugin):
+  `Task`, `task`, `DatasetSpec`, `BundledCopy`, `Record`, `Sample`, `Prompt`, `Message`,
+  `render_messages`, `read_jsonl`, `load_hub`, `EvalkitError`, `MissingExtraError`.
+- Writing a grader: `Grader`, `ThinkSettings`, `Generation`, `Score`, `register_grader`.
+- Running: `evalkit.run(config)` runs or resumes an evaluation; `evalkit.RunConfig` configures it.
 - `evalkit.rewards` has grader functions usable as RL reward functions.
 - `evalkit.metrics.pass_at_k(n, c, k)` and the other metric functions.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from evalkit.config import RunConfig
+    from evalkit.data import load_hub, read_jsonl
+    from evalkit.errors import EvalkitError, MissingExtraError
+    from evalkit.graders.base import Grader, ThinkSettings, register_grader
+    from evalkit.prompts import render_messages
     from evalkit.runner import run
+    from evalkit.tasks import BundledCopy, DatasetSpec, Prompt, Record, Task, task
+    from evalkit.types import Generation, Message, Sample, Score
 
-__all__ = ["RunConfig", "__version__", "run"]
+# name -> the module that defines it.
+_EXPORTS = {
+    "BundledCopy": "evalkit.tasks",
+    "DatasetSpec": "evalkit.tasks",
+    "EvalkitError": "evalkit.errors",
+    "Generation": "evalkit.types",
+    "Grader": "evalkit.graders.base",
+    "Message": "evalkit.types",
+    "MissingExtraError": "evalkit.errors",
+    "Prompt": "evalkit.tasks",
+    "Record": "evalkit.tasks",
+    "RunConfig": "evalkit.config",
+    "Sample": "evalkit.types",
+    "Score": "evalkit.types",
+    "Task": "evalkit.tasks",
+    "ThinkSettings": "evalkit.graders.base",
+    "load_hub": "evalkit.data",
+    "read_jsonl": "evalkit.data",
+    "register_grader": "evalkit.graders.base",
+    "render_messages": "evalkit.prompts",
+    "run": "evalkit.runner",
+    "task": "evalkit.tasks",
+}
+
+__all__ = [
+    "BundledCopy",
+    "DatasetSpec",
+    "EvalkitError",
+    "Generation",
+    "Grader",
+    "Message",
+    "MissingExtraError",
+    "Prompt",
+    "Record",
+    "RunConfig",
+    "Sample",
+    "Score",
+    "Task",
+    "ThinkSettings",
+    "__version__",
+    "load_hub",
+    "read_jsonl",
+    "register_grader",
+    "render_messages",
+    "run",
+    "task",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "RunConfig":
-        from evalkit.config import RunConfig
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-        return RunConfig
-    if name == "run":
-        from evalkit.runner import run
 
-        return run
-    raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -86,6 +86,9 @@ Examples:
 
 * `evalkit run --model m --backend replay --replay gens.jsonl --tasks aime24`
 
+* `evalkit run --model m --base-url http://127.0.0.1:8000/v1 --tasks my_benchmark.py@n=8` (a task file of
+  your own: docs/add-a-benchmark.md)
+
 Rerunning the same command resumes: only missing samples are requested.
 """
 
@@ -94,8 +97,13 @@ Rerunning the same command resumes: only missing samples are requested.
 @handles_errors
 def run(
     model: Annotated[str, typer.Option(help="Model name (served name, Hub id or local path).")],
-    tasks: Annotated[str, typer.Option(help="Comma-separated tasks; task@n=N sets n for one task.")],
-    backend: Annotated[str, typer.Option(help="auto|vllm|openai|transformers|replay|simulated")] = "auto",
+    tasks: Annotated[
+        str,
+        typer.Option(help="Comma-separated tasks: names, or path/to/file.py[:name] for your own; task@n=N sets n."),
+    ],
+    backend: Annotated[
+        str, typer.Option(help="auto|vllm|openai|transformers|replay|simulated, or a plugin's backend.")
+    ] = "auto",
     base_url: Annotated[list[str], typer.Option(help="OpenAI-compatible endpoint; repeat for several.")] = [],  # noqa: B006
     api: Annotated[str, typer.Option(help="chat, or completions for base models.")] = "chat",
     n: Annotated[int | None, typer.Option(help="Samples per problem for every task (default: task's).")] = None,
@@ -146,9 +154,11 @@ def run(
     ] = False,
     quiet: Annotated[bool, typer.Option(help="No progress bars or table.")] = False,
 ) -> None:
+    from evalkit.adapters.base import check_backend
     from evalkit.config import RunConfig
     from evalkit.runner import run as run_eval
 
+    check_backend(backend)
     config = RunConfig.model_validate(
         {
             "model": model,
@@ -206,20 +216,50 @@ def grade(
     exit_if_incomplete(run_dir)
 
 
-@app.command(name="tasks", help="List the tasks with their defaults.\n\nExample: `evalkit tasks`")
+TASKS_HELP = """List the tasks with their defaults: evalkit's, installed plugins' (entry point group
+`evalkit.tasks`), or those a task file defines.
+
+Examples:
+
+* `evalkit tasks`
+
+* `evalkit tasks examples/local_math/local_math.py`
+"""
+
+
+@app.command(name="tasks", help=TASKS_HELP)
 @handles_errors
-def list_tasks() -> None:
+def list_tasks(
+    file: Annotated[
+        Path | None, typer.Argument(help="A task file: list the tasks it defines (run them with --tasks FILE).")
+    ] = None,
+) -> None:
     from rich.table import Table
 
-    from evalkit.task import get_task, task_names
+    from evalkit.tasks import TASKS, TaskSpec, file_tasks, task_names
 
-    table = Table(title="evalkit tasks")
+    if file is None:
+        specs = [TaskSpec(name) for name in task_names()]
+    else:
+        specs = [TaskSpec(name, file=str(file.absolute())) for name in file_tasks(file)]
+    table = Table(title=f"tasks in {file}" if file is not None else "evalkit tasks")
     for col in ("task", "n", "max tokens", "T", "top-p", "grader", "description"):
         table.add_column(col)
-    for name in task_names():
-        t = get_task(name)
-        table.add_row(name, str(t.n), str(t.max_tokens), str(t.temperature), str(t.top_p), t.grader, t.description)
+    broken: list[str] = []
+    for spec in specs:
+        plugin = TASKS.plugin(spec.name) if spec.file is None else None
+        source = f" (plugin {plugin.dist.name})" if plugin is not None and plugin.dist is not None else ""
+        try:
+            t = spec.build()
+        except EvalkitError as e:
+            broken.append(f"{spec.name}: {e}")
+            table.add_row(spec.name, "", "", "", "", "", escape(f"cannot be built{source}: {e}"))
+            continue
+        description = escape(t.description + source)
+        table.add_row(spec.name, str(t.n), str(t.max_tokens), str(t.temperature), str(t.top_p), t.grader, description)
     Console().print(table)
+    if broken:
+        raise EvalkitError(f"{len(broken)} task(s) cannot be built: " + " ".join(broken))
 
 
 def _register_optional_commands() -> None:

@@ -10,8 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from evalkit.answer import DEFAULT_MARKER, ThinkPolicy
 from evalkit.data import DataSource
 
-Backend = Literal["auto", "vllm", "openai", "transformers", "replay", "simulated"]
-
 
 class RunConfig(BaseModel):
     """Everything `evalkit run` was asked to do. Stored (minus secrets) in manifest.json."""
@@ -20,7 +18,9 @@ class RunConfig(BaseModel):
 
     model: str
     tasks: str
-    backend: Backend = "auto"
+    # auto, or a name in evalkit.adapters.base.BACKENDS (plugins included): checked when the adapter is
+    # made, so a stored run whose backend plugin is gone still re-grades.
+    backend: str = "auto"
     base_urls: tuple[str, ...] = ()
     api_key: str | None = Field(default=None, exclude=True)
     api: Literal["chat", "completions"] = "chat"
@@ -58,6 +58,15 @@ class RunConfig(BaseModel):
     # Untrusted code execution.
     sandbox: str = "local"
     unsafe_no_isolation: bool = False
+
+    @field_validator("tasks")
+    @classmethod
+    def _task_files_absolute(cls, tasks: str) -> str:
+        # The stored config names the run's task files by absolute path: `evalkit grade` and a resume
+        # then find them from any directory.
+        from evalkit.tasks import with_absolute_task_files
+
+        return with_absolute_task_files(tasks)
 
     @field_validator("base_urls")
     @classmethod

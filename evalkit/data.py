@@ -4,7 +4,9 @@ or an offline data directory with the same layout.
 `--data-source auto` (the default) uses `--data-dir` / $EVALKIT_DATA_DIR when one is given, else the
 bundled copy when the task has one (AIME 2024/2025, MATH-500, IFEval), else the Hub (GPQA,
 LiveCodeBench, Codeforces). `--data-source hub` loads the pinned Hub revision instead of the bundled
-copy; `--data-source bundled` insists on the bundled copy. The manifest records which source a run used.
+copy; `--data-source bundled` insists on the bundled copy. A task of one's own that reads a local
+JSONL file (`DatasetSpec.local_jsonl`) always reads that file. The manifest records which source a
+run used.
 
 The content hash is taken over the samples a task builds (not the raw files), so a Hub copy and an
 offline copy that yield the same samples get the same hash, and `evalkit gate` can tell whether two
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from evalkit.errors import EvalkitError, MissingExtraError
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task
+from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task
 from evalkit.types import Sample
 
 DATA_DIR_ENV = "EVALKIT_DATA_DIR"
@@ -30,7 +32,7 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "_data"
 
 DataSource = Literal["auto", "bundled", "hub"]
 # Where one task's samples came from, as the manifest records it.
-SourceKind = Literal["bundled", "hub", "data-dir"]
+SourceKind = Literal["bundled", "hub", "data-dir", "local"]
 DATA_SOURCES: tuple[str, ...] = get_args(DataSource)
 
 
@@ -94,6 +96,8 @@ def resolve_data_dir(data_dir: Path | None, source: DataSource = "auto") -> Path
 
 def source_kind(spec: DatasetSpec, data_dir: Path | None, source: DataSource = "auto", task: str = "") -> SourceKind:
     """Which source one task loads from (see the module docstring)."""
+    if spec.local_path is not None:
+        return "local"
     if source == "hub":
         return "hub"
     if source == "bundled":
@@ -202,6 +206,8 @@ def load_task_samples(
     records: Iterable[tuple[str, Record]]
     if bundled is not None:
         records, location = _bundled_records(spec, bundled)
+    elif spec.local_path is not None:
+        records, location = read_jsonl(spec.local_path), str(spec.local_path)
     elif kind == "data-dir":
         assert data_dir is not None
         records, location = _offline_records(spec, data_dir)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from evalkit.data import load_hub
 from evalkit.errors import EvalkitError, MissingExtraError
-from evalkit.task import DatasetSpec, Record
+from evalkit.tasks import DatasetSpec, Record
 
 HUB_ID = "Idavidrein/gpqa"
 HUB_PAGE = "https://huggingface.co/datasets/Idavidrein/gpqa"

@@ -192,14 +192,23 @@ def _hub_cached(hub_id: str) -> bool:
 def data_findings(hub: tuple[bool, str]) -> list[Finding]:
     """Per task: the bundled copy (loaded and checked), the data dir, the Hub cache and reachability."""
     from evalkit.data import DATA_DIR_ENV, load_task_samples
-    from evalkit.task import get_task, task_names
+    from evalkit.tasks import get_task, task_names
 
     env_dir = os.environ.get(DATA_DIR_ENV)
     has_hf = importlib.util.find_spec("datasets") is not None
     out = []
     for name in task_names():
-        task = get_task(name)
+        try:
+            task = get_task(name)
+        except EvalkitError as e:  # a plugin that fails to load: say so, and go on with the others
+            out.append(Finding("data", name, "fail", f"the task cannot be built: {e}", "fix or uninstall its plugin"))
+            continue
         spec = task.dataset
+        if spec.local_path is not None:
+            found = spec.local_path.is_file()
+            detail = f"local file {spec.local_path}" + ("" if found else " is missing")
+            out.append(Finding("data", name, "ok" if found else "warn", detail, "" if found else "restore that file"))
+            continue
         where: list[str] = []
         usable = False
         if spec.bundled is not None:

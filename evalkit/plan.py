@@ -16,7 +16,7 @@ from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
 from evalkit.graders.jobs import GradeJob
 from evalkit.seeds import derive_seed, stable_hash
-from evalkit.task import Task, TaskSpec, get_task, parse_task_list
+from evalkit.tasks import Task, TaskSpec, parse_task_list
 from evalkit.types import Generation, Request, Sample, SamplingParams
 
 
@@ -54,7 +54,7 @@ class PlannedTask:
                 "options": dict(self.grader.options),
             },
             "metric_family": self.task.metric_family,
-        }
+        } | ({"file": self.spec.file} if self.spec.file else {})
 
     def requests(self, run_seed: int) -> Iterator[Request]:
         """Every (sample, sample_index) request of this task, in problem order."""
@@ -128,7 +128,7 @@ class PlannedTask:
 
 def plan_task(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> PlannedTask:
     """Resolve one `--tasks` entry against the run's options and load its data."""
-    task = get_task(spec.name, **spec.options)
+    task = spec.build()
     n = spec.n or config.n or task.n
     params = SamplingParams(
         temperature=task.temperature if config.temperature is None else config.temperature,

@@ -30,7 +30,7 @@ from evalkit.simulated import SIMULATED_MODEL
 from evalkit.simulated.responses import EXPECTED_VERDICT, Kind, family, respond
 from evalkit.simulated.truth import task_truth
 from evalkit.store import RunDir
-from evalkit.task import get_task, parse_task_list
+from evalkit.tasks import parse_task_list
 from evalkit.types import Generation, Request, Sample, SamplingParams
 
 DEFAULT_TASKS = "aime24,aime25,math500,ifeval"
@@ -96,7 +96,7 @@ def _metrics_of(summary: dict[str, Any]) -> dict[str, Any]:
 def _metric_checks(config: RunConfig, summary: dict[str, Any]) -> Iterator[Check]:
     data_dir = resolve_data_dir(config.data_dir, config.data_source)
     for spec in parse_task_list(config.tasks):
-        task = get_task(spec.name, **spec.options)
+        task = spec.build()
         entry = summary["tasks"][task.name]
         if entry.get("error"):
             yield Check(f"{task.name}: complete", False, entry["error"])

@@ -17,7 +17,7 @@ from typing import Any
 from evalkit import metrics
 from evalkit.graders.base import GraderRef, make_grader
 from evalkit.graders.jobs import GradingPool
-from evalkit.task import Task
+from evalkit.tasks import Task
 from evalkit.types import Generation, Sample, Score
 
 Key = tuple[str, str, int]

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
-from evalkit.types import Sample
+from evalkit import BundledCopy, DatasetSpec, Record, Sample, Task, task
 
 HUB_ID = "HuggingFaceH4/aime_2024"
 REVISION = "2fe88a2f1091d5048c0f36abc874fb997b3dd99a"

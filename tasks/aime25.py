@@ -23,9 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from evalkit.data import load_hub
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
-from evalkit.types import Sample
+from evalkit import BundledCopy, DatasetSpec, Record, Sample, Task, load_hub, task
 
 HUB_ID = "opencompass/AIME2025"
 REVISION = "main"

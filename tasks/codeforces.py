@@ -55,9 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalkit.errors import EvalkitError
-from evalkit.task import DatasetSpec, Record, Task, task
-from evalkit.types import Sample
+from evalkit import DatasetSpec, EvalkitError, Record, Sample, Task, task
 
 HUB_ID = "open-r1/codeforces"
 REVISION = "6e43a96df44aee5afa14845422ebd02b3c80205a"

@@ -20,11 +20,9 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-from evalkit import prompts
+from evalkit import DatasetSpec, Message, Prompt, Record, Sample, Task, prompts, task
 from evalkit.data_gpqa import HUB_ID, load_gpqa_hub, read_gpqa_zip
 from evalkit.graders.choice import LETTERS, PERMUTATION_KEY
-from evalkit.task import DatasetSpec, Prompt, Record, Task, task
-from evalkit.types import Message, Sample
 
 REVISION = "main"
 VERSION = "1"

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalkit.errors import EvalkitError
+from evalkit import BundledCopy, DatasetSpec, EvalkitError, Record, Sample, Task, task
 from evalkit.ifeval import build_checks
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
-from evalkit.types import Sample
 
 HUB_ID = "google/IFEval"
 REVISION = "main"

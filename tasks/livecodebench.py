@@ -36,10 +36,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from evalkit import testsets
-from evalkit.errors import EvalkitError, MissingExtraError
-from evalkit.task import DatasetSpec, Record, Task, task
-from evalkit.types import Sample
+from evalkit import DatasetSpec, EvalkitError, MissingExtraError, Record, Sample, Task, task, testsets
 
 HUB_ID = "livecodebench/code_generation_lite"
 REVISION = "0fe84c3912ea0c4d4a78037083943e8f0c4dd505"

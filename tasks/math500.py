@@ -8,8 +8,7 @@ Breakdown by `subject` and `level`. Sample id: `unique_id` (e.g. `test/precalcul
 
 from __future__ import annotations
 
-from evalkit.task import BundledCopy, DatasetSpec, Record, Task, task
-from evalkit.types import Sample
+from evalkit import BundledCopy, DatasetSpec, Record, Sample, Task, task
 
 HUB_ID = "HuggingFaceH4/MATH-500"
 REVISION = "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"

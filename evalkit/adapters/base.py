@@ -1,13 +1,18 @@
-"""The adapter contract (requests in, generations out) and the registry of backends by name."""
+"""The adapter contract (requests in, generations out) and the registry of backends by name.
+
+Plugins add backends through the entry point group `evalkit.adapters` (see evalkit.registry): the
+entry point's name is the `--backend` name, its target a function taking the RunConfig and returning
+an Adapter.
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
+from evalkit.registry import Registry
 from evalkit.types import Generation, Request
 
 
@@ -37,20 +42,28 @@ class Adapter(Protocol):
 
 
 # backend name -> "module:function" taking a RunConfig and returning an Adapter.
-BACKENDS: dict[str, str] = {
-    "openai": "evalkit.adapters.openai_compat:create",
-    "vllm": "evalkit.adapters.vllm_engine:create",
-    "transformers": "evalkit.adapters.transformers_engine:create",
-    "replay": "evalkit.adapters.replay:create",
-    "simulated": "evalkit.adapters.simulated:create",
-}
+BACKENDS: Registry[Callable[[RunConfig], Adapter]] = Registry(
+    "backend",
+    "backends",
+    "evalkit.adapters",
+    {
+        "openai": "evalkit.adapters.openai_compat:create",
+        "vllm": "evalkit.adapters.vllm_engine:create",
+        "transformers": "evalkit.adapters.transformers_engine:create",
+        "replay": "evalkit.adapters.replay:create",
+        "simulated": "evalkit.adapters.simulated:create",
+    },
+    hint="`--backend auto` picks one of them.",
+)
+
+
+def check_backend(name: str) -> None:
+    """Refuse a `--backend` that is neither `auto` nor a registered backend (plugins included)."""
+    if name != "auto" and name not in BACKENDS:
+        known = ", ".join(f"'{b}'" for b in ["auto", *BACKENDS.names()])
+        raise EvalkitError(f"Unknown --backend '{name}': use one of {known}.")
 
 
 def make_adapter(backend: str, config: RunConfig) -> Adapter:
     """Build the adapter for `backend` (already resolved: not 'auto')."""
-    target = BACKENDS.get(backend)
-    if target is None:
-        raise EvalkitError(f"Unknown backend '{backend}'. Known backends: auto, {', '.join(sorted(BACKENDS))}.")
-    module_name, _, attr = target.partition(":")
-    adapter: Adapter = getattr(importlib.import_module(module_name), attr)(config)
-    return adapter
+    return BACKENDS.load(backend)(config)

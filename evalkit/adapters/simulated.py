@@ -16,7 +16,7 @@ from evalkit.data import load_task_samples, resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.simulated import SIMULATED_MODEL, simulate
 from evalkit.simulated.responses import family
-from evalkit.task import get_task, parse_task_list
+from evalkit.tasks import parse_task_list
 from evalkit.types import Generation, Request, Sample
 
 # Generation metadata key holding the simulated response's kind (what its grade must be).
@@ -83,7 +83,7 @@ def create(config: RunConfig) -> SimulatedAdapter:
     samples: dict[str, dict[str, Sample]] = {}
     graders: dict[str, str] = {}
     for spec in parse_task_list(config.tasks):
-        task = get_task(spec.name, **spec.options)
+        task = spec.build()
         graders[task.name] = family(task.grader)
         loaded = load_task_samples(task, data_dir, config.limit, source=config.data_source)
         samples[task.name] = {s.id: s for s in loaded.samples}

@@ -23,7 +23,7 @@ from evalkit.codeforces.rating import codeforces_percentile, codeforces_rating, 
 from evalkit.codeforces.scoring import contest_result, place
 from evalkit.codeforces.standings import Contest, load_contest
 from evalkit.errors import EvalkitError
-from evalkit.task import Task
+from evalkit.tasks import Task
 from evalkit.types import Sample, Score
 
 N_BOOT = 2000

@@ -84,7 +84,7 @@ def _fetch(
     from evalkit.codeforces.layout import store_dir
 
     if contest_ids is None:
-        from evalkit.task import get_task
+        from evalkit.tasks import get_task
 
         contest_ids = list(get_task("codeforces").options["contests"])
     store = store_dir(data_dir)

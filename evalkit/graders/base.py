@@ -13,7 +13,6 @@ and built from plain options; the registry maps names to import paths to keep im
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any, ClassVar
 
 from evalkit.answer import DEFAULT_MARKER, AnswerRegion, ThinkPolicy, answer_region
 from evalkit.errors import EvalkitError
+from evalkit.registry import Registry
 from evalkit.types import Generation, Sample, Score
 
 
@@ -130,13 +130,15 @@ class Grader(ABC):
 
 
 # name -> "module:attribute" of a factory taking the task's grader options as keyword arguments.
-GRADERS: dict[str, str] = {
+_BUILTIN_GRADERS = {
     "math": "evalkit.graders.math:MathGrader",
     "choice": "evalkit.graders.choice:ChoiceGrader",
     "ifeval": "evalkit.graders.ifeval:IFEvalGrader",
     "codeforces": "evalkit.graders.codeforces:CodeforcesGrader",
     "code": "evalkit.graders.code:CodeGrader",
 }
+# Plugins add graders through the entry point group evalkit.graders (see evalkit.registry).
+GRADERS: Registry[Any] = Registry("grader", "graders", "evalkit.graders", _BUILTIN_GRADERS)
 
 
 def register_grader(name: str, target: str) -> None:
@@ -145,11 +147,8 @@ def register_grader(name: str, target: str) -> None:
 
 
 def grader_target(name: str) -> str:
-    """The import path registered for grader `name`; EvalkitError naming the known ones otherwise."""
-    target = GRADERS.get(name)
-    if target is None:
-        raise EvalkitError(f"Unknown grader '{name}'. Known graders: {', '.join(sorted(GRADERS))}.")
-    return target
+    """The import path registered for grader `name` (a plugin's included); EvalkitError naming the known ones otherwise."""
+    return GRADERS.target(name)
 
 
 @dataclass(frozen=True)
@@ -169,8 +168,7 @@ def make_grader(ref: GraderRef) -> Grader:
     key = (ref.name, target, repr(sorted(ref.options.items())))
     grader = _CACHE.get(key)
     if grader is None:
-        module_name, _, attr = target.partition(":")
-        built = getattr(importlib.import_module(module_name), attr)(**dict(ref.options))
+        built = GRADERS.load(ref.name)(**dict(ref.options))
         if not isinstance(built, Grader):
             raise EvalkitError(
                 f"Grader '{ref.name}' ({target}) built a {type(built).__name__}, not a Grader: subclass "

@@ -1,8 +1,8 @@
 """The prompts a run's problems were asked with, for the HTML drill-down (when they can be had offline).
 
 Generations store only a prompt hash. The prompt text is rebuilt from the task and an offline data
-directory (the run's `data_dir`, else $EVALKIT_DATA_DIR), or the bundled copy for a run that used it;
-it is used only when the rebuilt dataset
+directory (the run's `data_dir`, else $EVALKIT_DATA_DIR), or the bundled copy or the task's local
+file for a run that used it; it is used only when the rebuilt dataset
 has the content hash the manifest recorded, so the drill-down never shows a prompt the model did
 not see. The Hugging Face Hub is never contacted from a report.
 """
@@ -29,7 +29,7 @@ def _data_dir(run: Run) -> Path | None:
 def load_prompts(run: Run) -> tuple[Prompts, list[str]]:
     """task -> sample id -> prompt text, and notes on tasks whose prompts could not be rebuilt."""
     from evalkit.data import load_task_samples
-    from evalkit.task import get_task, parse_task_list
+    from evalkit.tasks import TaskSpec, parse_task_list
 
     data_dir = _data_dir(run)
     try:
@@ -45,10 +45,11 @@ def load_prompts(run: Run) -> tuple[Prompts, list[str]]:
         options = dict(recorded_options) if isinstance(recorded_options, dict) else dict(spec.options) if spec else {}
         # A data directory if there is one, else the bundled copy for a run that used it; never the Hub.
         recorded_source = (run.task_manifest(task_name).get("dataset") or {}).get("source")
-        if data_dir is None and recorded_source != "bundled":
+        if data_dir is None and recorded_source not in ("bundled", "local"):
             continue
+        file = run.task_manifest(task_name).get("file")
         try:
-            task = get_task(task_name, **options)
+            task = TaskSpec(task_name, options=options, file=file if isinstance(file, str) else None).build()
             loaded = load_task_samples(
                 task,
                 data_dir,

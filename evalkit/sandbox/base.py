@@ -2,13 +2,13 @@
 
 A backend (`local`, `docker`) only has to start the in-sandbox runner and hand back its stdin and
 stdout (see `evalkit.sandbox.session`); judging happens outside the sandbox, on the host, so a
-solution can never forge a pass. Backends are registered by name and imported lazily.
+solution can never forge a pass. Backends are registered by name and imported lazily; plugins add
+backends through the entry point group `evalkit.sandboxes` (see evalkit.registry).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -16,9 +16,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from evalkit.errors import EvalkitError
+from evalkit.registry import Registry
 
 Language = Literal["python", "cpp"]
-TestType = Literal["stdin", "functional"]
+TestType = Literal["stdin", "functional", "script"]
+TEST_TYPES: tuple[TestType, ...] = ("stdin", "functional", "script")
 # Per-test verdicts are AC..RE; a whole run adds CE (it never ran) and error (the sandbox failed).
 Verdict = Literal["AC", "WA", "TLE", "MLE", "RE", "CE", "error"]
 LANGUAGES: tuple[Language, ...] = ("python", "cpp")
@@ -26,7 +28,12 @@ LANGUAGES: tuple[Language, ...] = ("python", "cpp")
 
 @dataclass(frozen=True)
 class TestCase:
-    """One LiveCodeBench-format test: stdin text and expected stdout, or JSON args (one per line) and JSON result."""
+    """One test. `stdin` (LiveCodeBench): stdin text and the expected stdout. `functional`
+    (LiveCodeBench): JSON arguments, one per line, and the JSON result of `Program.fn_name`.
+    `script` (HumanEval-style, Python): test code run after the program in the program's namespace
+    (e.g. `def check(candidate): assert ...` then `check(entry_point)`); it passes when the test code
+    runs to its end, and `output` is unused.
+    """
 
     __test__ = False  # not a pytest test class
 
@@ -36,11 +43,12 @@ class TestCase:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TestCase:
-        """Build from a LiveCodeBench test dict (`input`, `output`, `testtype`)."""
+        """Build from a test dict (`input`, `output`, `testtype`; a script test needs no `output`)."""
         testtype = d.get("testtype", "stdin")
-        if testtype not in ("stdin", "functional"):
-            raise EvalkitError(f"Test type '{testtype}' is not supported: use 'stdin' or 'functional'.")
-        return cls(input=str(d["input"]), output=str(d["output"]), testtype=testtype)
+        if testtype not in TEST_TYPES:
+            raise EvalkitError(f"Test type '{testtype}' is not supported: use one of {', '.join(TEST_TYPES)}.")
+        output = d.get("output", "") if testtype == "script" else d["output"]
+        return cls(input=str(d["input"]), output=str(output), testtype=testtype)
 
 
 @dataclass(frozen=True)
@@ -197,10 +205,12 @@ class Sandbox(Protocol):
 
 
 # name -> "module:factory"; the factory takes keyword options (e.g. unsafe_no_isolation).
-SANDBOXES: dict[str, str] = {
-    "local": "evalkit.sandbox.local:create",
-    "docker": "evalkit.sandbox.docker:create",
-}
+SANDBOXES: Registry[Callable[..., Sandbox]] = Registry(
+    "sandbox",
+    "sandboxes",
+    "evalkit.sandboxes",
+    {"local": "evalkit.sandbox.local:create", "docker": "evalkit.sandbox.docker:create"},
+)
 
 _CACHE: dict[tuple[str, str], Sandbox] = {}
 _LOCK = threading.Lock()
@@ -208,13 +218,7 @@ _LOCK = threading.Lock()
 
 def make_sandbox(name: str = "local", **options: Any) -> Sandbox:
     """Build the sandbox backend `name` with `options` (a new instance each call)."""
-    target = SANDBOXES.get(name)
-    if target is None:
-        raise EvalkitError(f"Unknown sandbox '{name}'. Known sandboxes: {', '.join(sorted(SANDBOXES))}.")
-    module_name, _, attr = target.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    sandbox: Sandbox = factory(**options)
-    return sandbox
+    return SANDBOXES.load(name)(**options)
 
 
 def get_sandbox(name: str = "local", **options: Any) -> Sandbox:

@@ -6,6 +6,9 @@
   equal `50000000000000000`).
 - functional tests: the value returned by the entry point (a top-level tuple counts as a list) must
   equal the JSON-decoded expected output under Python `==`.
+- script tests (not LiveCodeBench's; HumanEval-style): the test code ran after the program, in its
+  namespace, to its end. A failed `assert` of the test code is WA (with the assertion), any other
+  exception (in the program or raised through the test) RE, an exit before the end RE.
 
 Values are parsed under the run's `int_max_str_digits` (LiveCodeBench: 50,000), as the solution
 printed them under it.
@@ -30,6 +33,7 @@ from evalkit.sandbox.base import Limits, OutputCheck, TestCase, TestResult, Verd
 EXIT_EXCEPTION = 101
 EXIT_MEMORY = 102
 EXIT_NO_ENTRY = 103
+EXIT_ASSERTION = 104
 _SHOWN = 200
 
 
@@ -109,12 +113,19 @@ def compare_value(actual_repr: str, expected_json: str) -> str | None:
 
 
 def judge_test(
-    test: TestCase, report: dict[str, Any], body: bytes, limits: Limits, check: OutputCheck | None = None
+    test: TestCase,
+    report: dict[str, Any],
+    body: bytes,
+    limits: Limits,
+    check: OutputCheck | None = None,
+    *,
+    script_token: str | None = None,
 ) -> TestResult:
     """Turn the runner's report of one test (and its output) into a TestResult with a verdict.
 
     `check` replaces `compare_stdout` for a stdin test that exited cleanly; whatever it raises
-    propagates (the session turns it into an `error` run).
+    propagates (the session turns it into an `error` run). A script test passes only when its child
+    wrote `script_token` after the test code ran to its end.
     """
     timeout_s = limits.timeout_s
     verdict: Verdict
@@ -132,6 +143,8 @@ def judge_test(
         verdict, message = "MLE", "killed by the out-of-memory killer (memory limit exceeded)"
     elif sig is not None:
         verdict, message = "RE", f"killed by signal {_signal_name(sig)}"
+    elif code == EXIT_ASSERTION:
+        verdict, message = "WA", _short(stderr.strip().splitlines()[-1]) if stderr.strip() else "assertion failed"
     elif code != 0:
         verdict = "RE"
         message = f"exit code {code}" if code not in (EXIT_EXCEPTION, EXIT_NO_ENTRY) else "runtime error"
@@ -139,14 +152,17 @@ def judge_test(
             message += ": " + _short(stderr.strip().splitlines()[-1])
     else:
         text = body.decode("utf-8", "replace")
-        if test.testtype == "functional":
+        if test.testtype == "script":
+            ran = script_token is not None and text == script_token
+            failure = None if ran else "the program exited before its tests finished"
+        elif test.testtype == "functional":
             with int_digits(limits.int_max_str_digits):
                 failure = compare_value(text, test.output)
         elif check is not None:
             failure = check(int(report["index"]), test, text)
         else:
             failure = compare_stdout(text, test.output)
-        verdict, message = ("AC", "") if failure is None else ("WA", failure)
+        verdict, message = ("AC", "") if failure is None else ("RE" if test.testtype == "script" else "WA", failure)
     return TestResult(
         index=int(report["index"]),
         verdict=verdict,

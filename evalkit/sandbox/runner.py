@@ -1,7 +1,8 @@
 """The test runner that executes inside a sandbox (standard library only, never imported by evalkit).
 
 It reads a `start` message (language, source, limits) and then one `test` message per test from
-stdin, and writes one `result` message per test to stdout. Each test runs in its own child process
+stdin (the test's input; for a script test, its code), and writes one `result` message per test to
+stdout. Each test runs in its own child process
 (forked from this one for Python, so the interpreter, the compiled solution and LiveCodeBench's
 star imports are paid for once per solution; exec'd for C++), with the test input as a real file on
 fd 0 and fd 1 going to a size-capped file, so fast I/O through `sys.stdin.buffer` works. Those files
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 EXIT_EXCEPTION = 101
 EXIT_MEMORY = 102
 EXIT_NO_ENTRY = 103
+EXIT_ASSERTION = 104
 WRAPPER = "__evalkit_main__"
 # The runner's own descriptors live at or above this, out of the way of the test's fds 0-3.
 _PRIVATE_FD = 10
@@ -71,7 +73,7 @@ def wrap_top_level(source: str, plan: dict[str, Any], fallback: Any) -> Any:
     import _ast
 
     try:
-        tree: Any = compile(source, "<solution>", "exec", _ast.PyCF_ONLY_AST)
+        tree: Any = compile(source, "<solution>", "exec", _ast.PyCF_ONLY_AST, dont_inherit=True)
         body = tree.body
         k, global_names = int(plan["head"]), list(plan["globals"])
         rest = [stmt for stmt in body[k:] if not isinstance(stmt, _ast.Global)]
@@ -89,7 +91,7 @@ def wrap_top_level(source: str, plan: dict[str, Any], fallback: Any) -> Any:
         )  # fmt: skip
         call = _ast.Call(func=_ast.Name(id=WRAPPER, ctx=_ast.Load(), **at), args=[], keywords=[], **at)
         tree.body = [*body[:k], function, _ast.Expr(value=call, **at)]
-        return compile(tree, "<solution>", "exec")
+        return compile(tree, "<solution>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
         return fallback
 
@@ -187,14 +189,14 @@ def _install(fd: int, target: int) -> None:
 
 
 class StdioFiles:
-    """The test's stdin, stdout, stderr (and, for functional tests, the return value) on fds 0-3.
+    """The test's stdin, stdout, stderr (and, for functional and script tests, the result) on fds 0-3.
 
     A child inherits only fds 0-3 (the input read-only, the rest write-only); the runner writes the
     input and reads what came out through separate descriptions of the same files, which it closes
     in the child.
     """
 
-    def __init__(self, workdir: str, functional: bool) -> None:
+    def __init__(self, workdir: str, result: bool) -> None:
         def path(name: str) -> str:
             return os.path.join(workdir, name)
 
@@ -202,7 +204,7 @@ class StdioFiles:
         self.input = _private(os.open(path("input"), create, 0o600))
         _install(os.open(path("input"), os.O_RDONLY), 0)
         self.readers: list[int] = []
-        for target, name in enumerate(("output", "error", "result")[: 3 if functional else 2], start=1):
+        for target, name in enumerate(("output", "error", "result")[: 3 if result else 2], start=1):
             _install(os.open(path(name), create, 0o600), target)
             self.readers.append(_private(os.open(path(name), os.O_RDONLY)))
         self.count = 1 + len(self.readers)
@@ -231,7 +233,7 @@ class StdioFiles:
         return output_size >= max_output, stderr, body
 
 
-def prepare_python(prelude: dict[str, Any]) -> tuple[dict[str, Any], io.TextIOWrapper]:
+def prepare_python(prelude: dict[str, Any], name: str) -> tuple[dict[str, Any], io.TextIOWrapper]:
     """The solution's globals and stdio over the test's fds 0-2, built once before any fork.
 
     Each child execs in its own copy-on-write copy of what the runner never touches, so this is as
@@ -247,7 +249,7 @@ def prepare_python(prelude: dict[str, Any]) -> tuple[dict[str, Any], io.TextIOWr
     sys.__stdin__, sys.__stdout__ = stdin, stdout  # type: ignore[misc]
     sys.setrecursionlimit(50000)
     namespace = dict(prelude)
-    namespace.update(__name__="__main__", stdin=stdin, stdout=stdout, stderr=stderr)
+    namespace.update(__name__=name, stdin=stdin, stdout=stdout, stderr=stderr)
     return namespace, stderr
 
 
@@ -271,11 +273,48 @@ def plain(value: Any) -> Any:
     return value
 
 
-def run_python_child(
-    code: Any, python: tuple[dict[str, Any], io.TextIOWrapper], start: dict[str, Any], args: list[Any] | None
-) -> None:
-    namespace, stderr = python
-    sys.stderr = sys.__stderr__ = stderr  # type: ignore[misc]
+def report_failure(error: BaseException, test_source: str | None) -> int:
+    """The exit status for an exception that ended a script test, with what to show on stderr.
+
+    A failed `assert` of the test code itself (the innermost frame is the test's) is a wrong answer;
+    anything else, the program's own exceptions included, is a runtime error.
+    """
+    import traceback
+
+    if isinstance(error, MemoryError) or (isinstance(error, OSError) and error.errno == errno.ENOMEM):
+        return EXIT_MEMORY
+    frames = traceback.extract_tb(error.__traceback__)
+    if test_source is not None and isinstance(error, AssertionError) and frames and frames[-1].filename == "<test>":
+        lineno = frames[-1].lineno or 0
+        lines = test_source.splitlines()
+        where = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+        detail = f" ({error})" if str(error) else ""
+        sys.stderr.write(f"\nassertion failed at line {lineno} of the test: {where}{detail}\n")
+        return EXIT_ASSERTION
+    traceback.print_exception(error)
+    return EXIT_EXCEPTION
+
+
+def run_script(code: Any, test_source: str, namespace: dict[str, Any], token: str) -> int:
+    """Run the program, then the test code in its namespace; write `token` to fd 3 once the test code ends."""
+    try:
+        exec(code, namespace)
+    except BaseException as e:  # SystemExit too: a program that exits never reaches its tests
+        return report_failure(e, None)
+    try:
+        exec(compile(test_source, "<test>", "exec", dont_inherit=True), namespace)
+    except BaseException as e:
+        return report_failure(e, test_source)
+    with open(3, "w", closefd=False, encoding="utf-8") as out:
+        out.write(token)
+    return 0
+
+
+def run_program(code: Any, namespace: dict[str, Any], start: dict[str, Any], args: list[Any] | None) -> int:
+    """Run a stdin program, or call a functional test's entry point on `args` (its result to fd 3).
+
+    Returns the exit status for the host.
+    """
     status = 0
     try:
         exec(code, namespace)
@@ -305,6 +344,25 @@ def run_python_child(
             import traceback
 
             traceback.print_exc()
+            status = EXIT_EXCEPTION
+    return status
+
+
+def run_python_child(
+    code: Any,
+    python: tuple[dict[str, Any], io.TextIOWrapper],
+    start: dict[str, Any],
+    args: list[Any] | None,
+    test_source: str | None,
+) -> None:
+    namespace, stderr = python
+    sys.stderr = sys.__stderr__ = stderr  # type: ignore[misc]
+    if test_source is None:
+        status = run_program(code, namespace, start, args)
+    else:
+        try:
+            status = run_script(code, test_source, namespace, start["script_token"])
+        except BaseException:  # writing the token failed (the program closed fd 3): not a pass
             status = EXIT_EXCEPTION
     threading = sys.modules.get("threading")
     if threading is not None:
@@ -364,10 +422,14 @@ def run_test(
     timeout_s = float(header["timeout_s"])
     max_output = int(header["max_output"])
     rlimits = child_rlimits(start["limits"], timeout_s, max_output)
-    files.reset(payload)
     args = None
+    test_source = None
     if start["mode"] == "functional":
         args = [json.loads(line) for line in payload.decode("utf-8").split("\n")]
+    elif start["mode"] == "script":
+        # The test code runs after the program; the program's stdin is empty.
+        test_source, payload = payload.decode("utf-8"), b""
+    files.reset(payload)
     began = time.monotonic()
     pid = os.fork()
     if pid == 0:
@@ -380,7 +442,7 @@ def run_test(
                 for sig in (signal.SIGPIPE, signal.SIGXFSZ):
                     signal.signal(sig, signal.SIG_DFL)
                 os.execv(binary, [binary])
-            run_python_child(code, python, start, args)
+            run_python_child(code, python, start, args, test_source)
         finally:
             os._exit(EXIT_EXCEPTION)
     status, usage, timed_out = wait_child(pid, timeout_s)
@@ -453,7 +515,9 @@ def main() -> None:
     binary: str | None = None
     if start["language"] == "python":
         try:
-            code = compile(start["source"], "<solution>", "exec")
+            # dont_inherit: the solution is compiled as Python would, not with this file's own
+            # `from __future__ import annotations` (which would leave its annotations unevaluated).
+            code = compile(start["source"], "<solution>", "exec", dont_inherit=True)
         except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
             write_message(stdout, {"event": "compile_error", "message": f"{type(e).__name__}: {e}"})
             return
@@ -466,8 +530,10 @@ def main() -> None:
         if binary is None:
             write_message(stdout, {"event": "compile_error", "message": message})
             return
-    files = StdioFiles(workdir, start["mode"] == "functional")
-    python = prepare_python(prelude)
+    files = StdioFiles(workdir, result=start["mode"] != "stdin")
+    # A script test's program is imported, not run as a script: its `if __name__ == "__main__":` block
+    # stays out of the way of the tests (as in HumanEval's own harness).
+    python = prepare_python(prelude, "solution" if start["mode"] == "script" else "__main__")
     # Objects that exist now are never collected: forked children then do not copy the pages the
     # collector would touch, which makes each per-test fork cheaper.
     gc.freeze()

@@ -9,6 +9,7 @@ on the host, and kills the sandbox at the first failure or when the solution's b
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -99,6 +100,9 @@ def _frame(header: dict[str, Any], payload: bytes = b"") -> bytes:
 
 
 def _max_output(test: TestCase, limits: Limits) -> int:
+    if test.testtype == "script":
+        # A script test expects no output: what the program prints does not decide it.
+        return limits.output_mb << 20
     # Output far larger than the expected one cannot be right; capping it keeps floods cheap.
     return min(limits.output_mb << 20, 4 * len(test.output.encode()) + (1 << 20))
 
@@ -110,6 +114,7 @@ def _messages(
     workdir: str,
     own_pid_namespace: bool,
     packages: Mapping[str, str],
+    script_token: str,
 ) -> Iterator[bytes]:
     mode = tests[0].testtype if tests else "stdin"
     python = program.language == "python"
@@ -121,7 +126,9 @@ def _messages(
         "fn_name": program.fn_name,
         "workdir": workdir,
         "own_pid_namespace": own_pid_namespace,
-        "prelude": needed(program.source) if python else {},
+        # LiveCodeBench's implicit imports are its semantics; a script test runs the program as written.
+        "prelude": needed(program.source) if python and mode != "script" else {},
+        "script_token": script_token if mode == "script" else None,
         # LiveCodeBench runs stdin programs inside a function; functional ones as a module.
         "fast_locals": fastlocals.plan(program.source) if limits.fast_locals and python and mode == "stdin" else None,
         "packages": dict(packages) if python else {},
@@ -146,7 +153,15 @@ def validate(program: Program, tests: Sequence[TestCase], limits: Limits) -> Non
         raise EvalkitError(f"Program source is larger than {MAX_SOURCE} bytes; pass a smaller program.")
     kinds = {t.testtype for t in tests}
     if len(kinds) > 1:
-        raise EvalkitError("A test list mixes 'stdin' and 'functional' tests; split it into one run per kind.")
+        raise EvalkitError(f"A test list mixes {' and '.join(sorted(kinds))} tests; split it into one run per kind.")
+    if "script" in kinds:
+        if program.language != "python":
+            raise EvalkitError("Script tests are only supported for Python programs.")
+        for t in tests:
+            try:
+                compile(t.input, "<test>", "exec")
+            except (SyntaxError, ValueError) as e:
+                raise EvalkitError(f"A script test is not valid Python ({e}); fix the test data.") from e
     if "functional" in kinds:
         if not program.fn_name:
             raise EvalkitError(
@@ -190,11 +205,11 @@ def run_session(
     """
     began = time.monotonic()
     deadline = began + limits.solution_budget_s(len(tests))
-    writer = threading.Thread(
-        target=_write_all,
-        args=(channel, _messages(program, tests, limits, workdir, own_pid_namespace, packages or {})),
-        daemon=True,
-    )
+    # What a script test's child writes once the test code has run to its end: a program that merely
+    # exits early cannot know it (see docs/sandbox.md for what a program written against it can do).
+    script_token = secrets.token_hex(16)
+    messages = _messages(program, tests, limits, workdir, own_pid_namespace, packages or {}, script_token)
+    writer = threading.Thread(target=_write_all, args=(channel, messages), daemon=True)
     writer.start()
     reader = _Reader(channel)
     results: list[TestResult] = []
@@ -227,7 +242,7 @@ def run_session(
                 break
             report, body = message
             try:
-                result = judge_test(test, report, body, limits, check)
+                result = judge_test(test, report, body, limits, check, script_token=script_token)
             except Exception as e:  # a failing check is the caller's bug, never the solution's fault
                 if check is None:
                     raise

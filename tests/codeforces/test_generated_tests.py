@@ -16,7 +16,7 @@ import pytest
 import evalkit
 from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 
 # The child imports the evalkit under test, wherever it is installed from.
 EVALKIT_ROOT = Path(evalkit.__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from evalkit.data import load_task_samples
 from evalkit.graders.base import ThinkSettings
 from evalkit.graders.codeforces import CodeforcesGrader
 from evalkit.sandbox.base import Sandbox
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 from evalkit.types import Generation, Sample
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from evalkit.codeforces.summary import summarize_codeforces
 from evalkit.data import load_task_samples
-from evalkit.task import Task, get_task
+from evalkit.tasks import Task, get_task
 from evalkit.types import Sample, Score
 
 # Accepted flags per sample index (n = 4) for each judged problem.

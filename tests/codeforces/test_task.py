@@ -10,7 +10,7 @@ import pytest
 
 from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 
 
 def test_offline_load_keeps_judgeable_problems_and_counts_exclusions(synthetic: ModuleType, tmp_path: Path) -> None:

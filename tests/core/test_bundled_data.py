@@ -15,7 +15,7 @@ import evalkit.data as data
 from evalkit.cli import app
 from evalkit.data import BUNDLED_DIR, load_task_samples, resolve_data_dir
 from evalkit.errors import EvalkitError
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 
 
 def _rows(relative: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ import pytest
 
 from evalkit.data import BUNDLED_DIR, load_task_samples, resolve_data_dir
 from evalkit.errors import EvalkitError
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 
 DATA = BUNDLED_DIR  # laid out like an offline data dir
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evalkit.errors import EvalkitError
-from evalkit.task import get_task, parse_task_list, task_names
+from evalkit.tasks import get_task, parse_task_list, task_names
 
 
 def test_task_list_with_per_task_n_and_options() -> None:

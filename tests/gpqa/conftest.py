@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.task import Task, get_task
+from evalkit.tasks import Task, get_task
 from evalkit.types import Sample
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

@@ -15,7 +15,7 @@ from evalkit.graders.choice import ChoiceGrader, extract_choice
 from evalkit.graders.jobs import GradeJob
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.rewards import choice as reward
-from evalkit.task import Task
+from evalkit.tasks import Task
 from evalkit.types import Generation, Sample
 
 CASES: list[dict[str, Any]] = [

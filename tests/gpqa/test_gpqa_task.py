@@ -15,7 +15,7 @@ import pytest
 
 from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
-from evalkit.task import Task
+from evalkit.tasks import Task
 from evalkit.types import Sample
 
 PINNED = json.loads((Path(__file__).parent / "choice_orders.json").read_text("utf-8"))["orders"]
@@ -34,7 +34,7 @@ D) {D}
 
 ORDERS_SCRIPT = """
 import json, sys
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 from evalkit.types import Sample
 task = get_task("gpqa_diamond")
 pairs = json.loads(sys.argv[1])
@@ -159,7 +159,7 @@ def test_zip_without_the_csv_lists_what_it_holds(gpqa: Task, tmp_path: Path) -> 
 
 HUB_SCRIPT = """
 from evalkit.errors import EvalkitError
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 spec = get_task("gpqa_diamond").dataset
 try:
     list(spec.hub_loader(spec))

@@ -13,7 +13,7 @@ from evalkit.graders.base import GRADERS, GraderRef, ThinkSettings, make_grader,
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.plan import plan_task
 from evalkit.summary import GenInfo, TaskResults, summarize_task, vote_classes
-from evalkit.task import _REGISTRY, Task, get_task, parse_task_list, task
+from evalkit.tasks import TASKS, Task, get_task, parse_task_list, task
 from evalkit.types import Generation, Sample, Score
 
 # The LiveCodeBench grader under a name no list in evalkit knows, as a plugin would register one.
@@ -31,7 +31,7 @@ def plugin_task() -> Iterator[str]:
         return dataclasses.replace(get_task("aime24"), name=TASK, grader=PLUGIN, grader_options={})
 
     yield TASK
-    _REGISTRY.pop(TASK, None)
+    TASKS.pop(TASK, None)
     GRADERS.pop(PLUGIN, None)
 
 

@@ -17,7 +17,7 @@ from evalkit.data import load_task_samples
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.jobs import GradeJob, GradingPool
 from evalkit.graders.pool import LocalGradingPool
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 from evalkit.types import Generation, Sample
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

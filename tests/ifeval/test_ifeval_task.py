@@ -12,7 +12,7 @@ import pytest
 from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
 from evalkit.ifeval import INSTRUCTION_IDS
-from evalkit.task import Task, get_task
+from evalkit.tasks import Task, get_task
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from evalkit import testsets
 from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
-from evalkit.task import get_task, parse_task_list
+from evalkit.tasks import get_task, parse_task_list
 from evalkit.types import Generation
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from evalkit.data import load_task_samples
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 from evalkit.types import Generation, Sample, Score
 
 CORPUS = Path(__file__).with_name("parity")

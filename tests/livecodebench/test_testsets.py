@@ -16,7 +16,7 @@ from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.jobs import GradeJob
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 from evalkit.types import Generation
 
 

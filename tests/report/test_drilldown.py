@@ -47,7 +47,7 @@ def test_long_text_keeps_head_and_tail() -> None:
 
 def _offline_aime(tmp_path: Path, fake: ModuleType, content_hash: str | None) -> Path:
     from evalkit.data import load_task_samples
-    from evalkit.task import get_task
+    from evalkit.tasks import get_task
 
     loaded = load_task_samples(get_task("aime24"), SHARED_DATA, limit=3)
     dataset = {

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import Result
 
 from evalkit.graders.base import GRADERS, register_grader
-from evalkit.task import _REGISTRY, Task, get_task, task
+from evalkit.tasks import TASKS, Task, get_task, task
 
 TASK = "aime24_grader_bug"
 
@@ -31,7 +31,7 @@ def buggy_task() -> Iterator[str]:
         )
 
     yield TASK
-    _REGISTRY.pop(TASK, None)
+    TASKS.pop(TASK, None)
     GRADERS.pop("runs_broken_while_marked", None)
 
 

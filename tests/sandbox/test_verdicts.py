@@ -33,8 +33,22 @@ def run(sandbox: Sandbox, source: str, tests: list[TestCase] = ADD, language: st
         ("a, b = map(int, input().split())\nprint(a + b)\nexit(3)", "AC"),
         ("if __name__ == '__main__':\n    print(sum(map(int, input().split())))", "AC"),
         ("print(int(sqrt(sum(map(int, input().split()))**2)))", "AC"),
+        # Annotations are evaluated as in any Python program (not postponed as in evalkit's own runner).
+        ("def f(x: Undefined) -> int:\n    return x\nprint(sum(map(int, input().split())))", "RE"),
     ],
-    ids=["ac", "fast-io", "wa", "re", "tle", "mle", "ce", "exit-after-answer", "main-guard", "lcb-prelude"],
+    ids=[
+        "ac",
+        "fast-io",
+        "wa",
+        "re",
+        "tle",
+        "mle",
+        "ce",
+        "exit-after-answer",
+        "main-guard",
+        "lcb-prelude",
+        "annotations",
+    ],
 )
 def test_python_verdicts(bwrap_sandbox: Sandbox, source: str, verdict: str) -> None:
     assert run(bwrap_sandbox, source) == verdict

@@ -19,7 +19,7 @@ from evalkit.data import load_task_samples
 from evalkit.simulated import simulate
 from evalkit.simulated.responses import Kind, draw_kind, problem_accuracy
 from evalkit.simulated.truth import cons_at_k
-from evalkit.task import get_task
+from evalkit.tasks import get_task
 
 
 def _flat(text: str) -> str:
