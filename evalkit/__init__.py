@@ -4,7 +4,7 @@ Public API (names load on first use, so `import evalkit` stays light):
 - Writing a task (evalkit's tasks/, your own file for `evalkit run --tasks my_tasks.py`, a plugin):
   `Task`, `task`, `DatasetSpec`, `BundledCopy`, `Record`, `Sample`, `Prompt`, `Message`,
   `render_messages`, `read_jsonl`, `load_hub`, `EvalkitError`, `MissingExtraError`.
-- Writing a grader: `Grader`, `ThinkSettings`, `Generation`, `Score`, `register_grader`.
+- Writing a grader: `Grader` (subclass it and implement `judge`), `Answer`, `ThinkSettings`, `Generation`, `Score`, `register_grader`.
 - Running: `evalkit.run(config)` runs or resumes an evaluation; `evalkit.RunConfig` configures it.
 - `evalkit.rewards` has grader functions usable as RL reward functions.
 - `evalkit.metrics.pass_at_k(n, c, k)` and the other metric functions.
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from evalkit.config import RunConfig
     from evalkit.data import load_hub, read_jsonl
     from evalkit.errors import EvalkitError, MissingExtraError
-    from evalkit.graders.base import Grader, ThinkSettings, register_grader
+    from evalkit.graders.base import Answer, Grader, ThinkSettings, register_grader
     from evalkit.prompts import render_messages
     from evalkit.runner import run
     from evalkit.tasks import BundledCopy, DatasetSpec, Prompt, Record, Task, task
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it.
 _EXPORTS = {
+    "Answer": "evalkit.graders.base",
     "BundledCopy": "evalkit.tasks",
     "DatasetSpec": "evalkit.tasks",
     "EvalkitError": "evalkit.errors",
@@ -52,6 +53,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Answer",
     "BundledCopy",
     "DatasetSpec",
     "EvalkitError",

@@ -148,7 +148,10 @@ def register_grader(name: str, target: str) -> None:
 
 def grader_target(name: str) -> str:
     """The import path registered for grader `name` (a plugin's included); EvalkitError naming the known ones otherwise."""
-    return GRADERS.target(name)
+    try:
+        return GRADERS.target(name)
+    except KeyError:
+        raise GRADERS.unknown(name) from None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from evalkit.types import Generation, Sample
 PLUGIN_MODULE = """
 import dataclasses
 
-from evalkit import DatasetSpec, Sample, Score, Task
+from evalkit import DatasetSpec, Grader, Sample, Score, Task
 
 
 class EchoAdapter:
@@ -46,19 +46,16 @@ class NullSandbox:
         self.options = options
 
 
-class LengthGrader:
+class LengthGrader(Grader):
     name = "length"
     version = "1"
 
     def __init__(self, limit=3):
         self.limit = limit
 
-    def grade(self, sample, generation, think):
-        ok = len(generation.text or "") <= self.limit
+    def judge(self, sample, generation, answer):
+        ok = len(answer.text) <= self.limit
         return Score(1.0 if ok else 0.0, "correct" if ok else "wrong")
-
-    def same_class(self, sample, a, b):
-        return a == b
 
 
 def plugin_task(n: int = 2) -> Task:
@@ -216,7 +213,10 @@ def test_the_cli_refuses_an_unknown_backend_before_anything_else() -> None:
 def test_register_grader_and_file_targets_reach_the_registry(tmp_path: Path) -> None:
     source = tmp_path / "my_graders.py"
     source.write_text(
-        "class Constant:\n    name = 'constant'\n    version = '1'\n    def __init__(self, value=1.0):\n        self.value = value\n"
+        "from evalkit import Grader, Score\n\n"
+        "class Constant(Grader):\n    name = 'constant'\n    version = '1'\n"
+        "    def __init__(self, value=1.0):\n        self.value = value\n"
+        "    def judge(self, sample, generation, answer):\n        return Score(self.value, 'correct')\n"
     )
     register_grader("test_constant", f"{source}:Constant")
     try:

@@ -171,24 +171,22 @@ GRADER_FILE = '''
 
 from pathlib import Path
 
-from evalkit import DatasetSpec, Sample, Score, Task, register_grader, task
+from evalkit import DatasetSpec, Grader, Sample, Score, Task, register_grader, task
 
 HERE = Path(__file__).parent
 
 
-class LastWord:
+class LastWord(Grader):
     """Right when the last word of the answer is the target."""
 
     name = "last_word"
     version = "1"
+    votes = True
 
-    def grade(self, sample, generation, think):
-        words = (think.region(generation).text or "").split()
+    def judge(self, sample, generation, answer):
+        words = answer.text.split()
         last = words[-1] if words else None
-        return Score(float(last == sample.target), "correct" if last == sample.target else "wrong", extracted=last)
-
-    def same_class(self, sample, a, b):
-        return a == b
+        return Score(float(last == sample.target), "correct" if last == sample.target else "wrong", extracted=last, vote=last)
 
 
 register_grader("last_word", f"{__file__}:LastWord")

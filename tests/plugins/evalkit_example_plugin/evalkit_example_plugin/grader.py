@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from evalkit import Generation, Sample, Score, ThinkSettings
+from evalkit import Answer, Generation, Grader, Sample, Score
 
 
-class LastWordGrader:
-    """Right when the answer's last word equals the target (case and a final full stop ignored)."""
+class LastWordGrader(Grader):
+    """Right when the answer's last word equals the target (case and a final full stop ignored).
+
+    evalkit's Grader base does the opening every grader shares (a failed generation, the answer
+    region, thinking that never closed): this grader only judges the answer text.
+    """
 
     name = "last_word"
     version = "1"
+    votes = True
 
     def __init__(self, case_sensitive: bool = False) -> None:
         self.case_sensitive = case_sensitive
@@ -18,12 +23,9 @@ class LastWordGrader:
         word = word.rstrip(".")
         return word if self.case_sensitive else word.lower()
 
-    def grade(self, sample: Sample, generation: Generation, think: ThinkSettings) -> Score:
+    def judge(self, sample: Sample, generation: Generation, answer: Answer) -> Score:
         """Score the last word of the answer region."""
-        if generation.error is not None:
-            return Score(0.0, "error", explanation=f"generation failed: {generation.error}")
-        region = think.region(generation)
-        words = (region.text or "").split()
+        words = answer.text.split()
         if not words:
             return Score(0.0, "no_answer", explanation="no answer")
         answer = self._norm(words[-1])
