@@ -18,6 +18,7 @@ from evalkit import metrics
 from evalkit.graders.base import CODE_GRADERS, GraderRef
 from evalkit.graders.pool import GradingPool
 from evalkit.graders.ray_pool import RayGradingPool
+from evalkit.ifeval.accuracy import ifeval_metrics
 from evalkit.task import Task
 from evalkit.types import Generation, Sample, Score
 
@@ -199,7 +200,7 @@ def _ifeval_flags(res: TaskResults, samples: Sequence[Sample]) -> list[list[tupl
 
 
 def _ifeval_metrics(res: TaskResults, samples: Sequence[Sample]) -> dict[str, dict[str, Any]]:
-    return {k: v.to_dict() for k, v in metrics.ifeval_metrics(_ifeval_flags(res, samples), n=res.n).items()}
+    return {k: v.to_dict() for k, v in ifeval_metrics(_ifeval_flags(res, samples), n=res.n).items()}
 
 
 def _ifeval_by_instruction(res: TaskResults) -> dict[str, Any]:
