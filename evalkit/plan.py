@@ -15,6 +15,7 @@ from evalkit.data import LoadedDataset, load_task_samples
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import CODE_GRADERS, GraderRef, ThinkSettings, make_grader
 from evalkit.graders.pool import GradeJob
+from evalkit.headline import metric_roles
 from evalkit.seeds import derive_seed, stable_hash
 from evalkit.task import Task, TaskSpec, get_task, parse_task_list
 from evalkit.types import Generation, Request, Sample, SamplingParams
@@ -54,6 +55,7 @@ class PlannedTask:
                 "options": dict(self.grader.options),
             },
             "metric_family": self.task.metric_family,
+            **metric_roles(self.task).manifest_fields(),
         }
 
     def requests(self, run_seed: int) -> Iterator[Request]:

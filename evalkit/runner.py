@@ -161,9 +161,10 @@ async def _run(
                 config, planned, adapter, writer, manifest, state, identity_hash(identity), data_dir, quiet
             )
     if not quiet:
+        from evalkit.headline import metric_roles
         from evalkit.table import print_summary
 
-        print_summary(summary, output)
+        print_summary(summary, output, roles={pt.name: metric_roles(pt.task) for pt in planned})
     return output
 
 

@@ -85,6 +85,10 @@ class Task:
     grader_options: Mapping[str, Any] = field(default_factory=dict)
     breakdown: tuple[str, ...] = ()
     metric_family: MetricFamily = "pass"
+    # The metric `run`'s table, the report, compare and gate lead with (see evalkit.headline).
+    headline: str = "pass@1"
+    # Metrics on a rating scale (points, like an Elo rating) rather than fractions in [0, 1].
+    rating_metrics: tuple[str, ...] = ()
     # Per-sample prompt construction when it depends on the sample index (GPQA's shuffles).
     build_prompt: Callable[[Sample, int], Prompt] | None = None
     # Drops samples after loading (date windows, release tags); applied before --limit.

@@ -263,6 +263,8 @@ def codeforces(
         grader="codeforces",
         n=n,
         metric_family="codeforces",
+        headline="rating",
+        rating_metrics=("rating",),
         sample_filter=_included,
         options={"contests": ids, "generated_tests": generated_tests, "problems": problems},
     )

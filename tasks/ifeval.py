@@ -64,4 +64,5 @@ def ifeval() -> Task:
         grader="ifeval",
         n=4,
         metric_family="ifeval",
+        headline="prompt_level_strict",
     )
