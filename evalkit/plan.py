@@ -54,7 +54,6 @@ class PlannedTask:
                 "version": self.grader_version,
                 "options": dict(self.grader.options),
             },
-            "metric_family": self.task.metric_family,
             **metric_roles(self.task).manifest_fields(),
         }
 
@@ -133,6 +132,7 @@ def plan_task(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> Plann
         max_tokens=task.max_tokens if config.max_tokens is None else config.max_tokens,
     )
     data = load_task_samples(task, data_dir, config.limit, source=config.data_source)
+    task = task.bound(data_dir)
     options = dict(task.grader_options)
     if task.grader in CODE_GRADERS:
         options |= {"sandbox": config.sandbox, "unsafe_no_isolation": config.unsafe_no_isolation}

@@ -54,7 +54,7 @@ def regrade(
         offsets = sorted(o for key, o in latest_offsets(writer.path / GENERATIONS).items() if key in covered)
         think = run_think(config, opens_think or _shows_thinking(writer.path / GENERATIONS, offsets, config))
         with writer.replacing_grades(covered) as sink:
-            summary = asyncio.run(_regrade(writer, sink, offsets, config, planned, think, resolved, quiet))
+            summary = asyncio.run(_regrade(writer, sink, offsets, config, planned, think, quiet))
         summary["think"] = manifest["think"] = think_record(think, opens_think)
         writer.write_summary(summary)
         manifest["graders_at_regrade"] = {pt.name: pt.grader_version for pt in planned}
@@ -80,7 +80,6 @@ async def _regrade(
     config: RunConfig,
     planned: list[Any],
     think: ThinkSettings,
-    data_dir: Path | None,
     quiet: bool,
 ) -> dict[str, Any]:
     from evalkit.grading import GradingStage
@@ -106,4 +105,4 @@ async def _regrade(
             else:
                 progress.advance(bar)
         await stage.finish()
-        return summarize_run(planned, infos, scores, pool, config, data_dir=data_dir)
+        return summarize_run(planned, infos, scores, pool, config)

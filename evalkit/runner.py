@@ -108,7 +108,7 @@ def run(config: RunConfig, *, quiet: bool = False) -> Path:
 
     async def main() -> Path:
         try:
-            return await _run(config, planned, adapter, choice, output, data_dir, quiet, sandbox)
+            return await _run(config, planned, adapter, choice, output, quiet, sandbox)
         finally:
             await adapter.aclose()
 
@@ -121,7 +121,6 @@ async def _run(
     adapter: Adapter,
     choice: dict[str, Any],
     output: Path,
-    data_dir: Path | None,
     quiet: bool,
     sandbox: dict[str, Any] | None,
 ) -> Path:
@@ -158,7 +157,7 @@ async def _run(
             writer.write_manifest(manifest)
         else:
             summary = await _generate_and_grade(
-                config, planned, adapter, writer, manifest, state, identity_hash(identity), data_dir, quiet
+                config, planned, adapter, writer, manifest, state, identity_hash(identity), quiet
             )
     if not quiet:
         from evalkit.headline import metric_roles
@@ -176,7 +175,6 @@ async def _generate_and_grade(
     manifest: dict[str, Any],
     state: RunState,
     identity: str,
-    data_dir: Path | None,
     quiet: bool,
 ) -> dict[str, Any]:
     """Generate what is missing, grade what is not graded under the current keys, summarise.
@@ -239,7 +237,7 @@ async def _generate_and_grade(
         if unmatched is not None and unmatched():
             manifest["replay_unmatched"] = unmatched()
             _warn_unmatched(manifest["replay_unmatched"])
-        summary = summarize_run(planned, state.generations, state.grades, pool, config, data_dir=data_dir)
+        summary = summarize_run(planned, state.generations, state.grades, pool, config)
         summary["think"] = manifest["think"]
     writer.write_summary(summary)
     manifest["status"] = "complete" if summary["complete"] else "incomplete"
@@ -288,8 +286,6 @@ def summarize_run(
     grades: Mapping[Key, Score],
     pool: GradingPool | RayGradingPool,
     config: RunConfig,
-    *,
-    data_dir: Path | None,
 ) -> dict[str, Any]:
     """summary.json for a run (used by `run` and `grade`)."""
     tasks: dict[str, Any] = {}
@@ -303,7 +299,7 @@ def summarize_run(
             scores=grades,
             max_tokens=pt.params.max_tokens,
         )
-        tasks[pt.name] = summarize_task(res, classes, data_dir)
+        tasks[pt.name] = summarize_task(res, classes)
     return {
         "model": config.model,
         "simulated": config.model == SIMULATED_MODEL,

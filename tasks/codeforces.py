@@ -51,11 +51,12 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import EvalkitError
+from evalkit.hooks import TaskScores
 from evalkit.task import DatasetSpec, Record, Task, task
 from evalkit.types import Sample
 
@@ -234,6 +235,18 @@ def _included(sample: Sample) -> bool:
     return sample.metadata.get("excluded") is None
 
 
+def _rated(graded: TaskScores, data_dir: Path | None = None) -> dict[str, Any]:
+    """Rating, percentile, per-contest table and solve rates (evalkit.codeforces.summary)."""
+    from evalkit.codeforces.summary import summary_entry
+
+    return summary_entry(graded, data_dir)
+
+
+def _bind_standings(bound: Task, data_dir: Path | None) -> Task:
+    """Read standings, rating changes and the population from the data dir the problems load from."""
+    return replace(bound, summarize=functools.partial(_rated, data_dir=data_dir))
+
+
 @task
 def codeforces(
     contests: str | None = None, generated_tests: bool = True, n: int = 8, problems: str = "verifiable"
@@ -262,9 +275,11 @@ def codeforces(
         template="codeforces.j2",
         grader="codeforces",
         n=n,
-        metric_family="codeforces",
         headline="rating",
         rating_metrics=("rating",),
+        # Unbound (no data dir): standings from $EVALKIT_DATA_DIR, else the user's cache folder.
+        summarize=_rated,
+        bind_data=_bind_standings,
         sample_filter=_included,
         options={"contests": ids, "generated_tests": generated_tests, "problems": problems},
     )

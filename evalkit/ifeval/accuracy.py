@@ -1,19 +1,35 @@
-"""IFEval's numbers: prompt-level and instruction-level accuracy, strict and loose, from the
-per-instruction flags the ifeval grader stores in `Score.details`."""
+"""IFEval's numbers: prompt-level and instruction-level accuracy, strict and loose, and the by-instruction
+breakdown, from the per-instruction flags the ifeval grader stores in `Score.details`.
+
+`accuracy_summary` is the ifeval task's summary hook (evalkit.hooks).
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from evalkit.hooks import TaskScores
 from evalkit.metrics import MetricInputError, MetricValue, check_same_n, mean_with_uncertainty, ratio_with_uncertainty
+from evalkit.types import Score
 
 IFEVAL_KEYS = ("prompt_level_strict", "inst_level_strict", "prompt_level_loose", "inst_level_loose")
 
 # One sample's (strict, loose) per-instruction flags.
 Flags = tuple[Sequence[bool], Sequence[bool]]
+
+
+def accuracy_summary(graded: TaskScores) -> dict[str, Any]:
+    """The ifeval task's summary.json numbers: the four accuracies and a breakdown by instruction id."""
+    per_problem = graded.of(graded.samples)
+    metrics = ifeval_metrics([[_flags(s) for s in scores] for scores in per_problem], n=graded.n)
+    return {
+        "metrics": {k: v.to_dict() for k, v in metrics.items()},
+        "breakdown": {"instruction_id": _by_instruction(per_problem)},
+    }
 
 
 def ifeval_metrics(
@@ -43,6 +59,10 @@ def ifeval_metrics(
     return {key: out[key] for key in IFEVAL_KEYS}
 
 
+def _flags(score: Score) -> Flags:
+    return list(score.details.get("strict", [])), list(score.details.get("loose", []))
+
+
 def _instruction_counts(problems: Sequence[Sequence[Flags]], n: int | None) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Check the flag shapes and return each prompt's instruction count."""
     if len(problems) == 0:
@@ -58,3 +78,21 @@ def _instruction_counts(problems: Sequence[Sequence[Flags]], n: int | None) -> n
             )
         counts[p] = lengths.pop()
     return counts
+
+
+def _by_instruction(per_problem: Sequence[Sequence[Score]]) -> dict[str, Any]:
+    """Per instruction id: how often it was given, and the share followed, strict and loose."""
+    strict: Counter[str] = Counter()
+    loose: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for scores in per_problem:
+        for s in scores:
+            ids = s.details.get("instruction_ids", [])
+            for iid, st, lo in zip(ids, s.details.get("strict", []), s.details.get("loose", []), strict=False):
+                total[iid] += 1
+                strict[iid] += bool(st)
+                loose[iid] += bool(lo)
+    return {
+        iid: {"count": total[iid], "strict": strict[iid] / total[iid], "loose": loose[iid] / total[iid]}
+        for iid in sorted(total)
+    }
