@@ -14,13 +14,16 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit import prompts
 from evalkit.errors import EvalkitError
 from evalkit.hooks import SummaryHook
 from evalkit.resources import resource_dir
 from evalkit.types import Message, Sample
+
+if TYPE_CHECKING:
+    import typer
 
 Record = dict[str, Any]
 
@@ -70,7 +73,7 @@ class Prompt:
 @dataclass(frozen=True)
 class Task:
     """One benchmark: data, prompt, grader and protocol defaults, and the hooks through which it adds
-    its own numbers and data to the pipeline (the core knows no benchmark by name)."""
+    its own numbers, commands and data to the pipeline (the core knows no benchmark by name)."""
 
     name: str
     version: str
@@ -94,6 +97,9 @@ class Task:
     # Returns the task with data its hooks read beside the samples (e.g. contest standings) bound from
     # the data dir the samples load from; `bound` calls it when the data is loaded.
     bind_data: Callable[[Task, Path | None], Task] | None = None
+    # The benchmark's own command group, `evalkit <group> ...` (e.g. a download step): returns the
+    # typer app (named after the group); evalkit's CLI calls it only when a command needs it.
+    commands: Callable[[], typer.Typer] | None = None
     # Per-sample prompt construction when it depends on the sample index (GPQA's shuffles).
     build_prompt: Callable[[Sample, int], Prompt] | None = None
     # Drops samples after loading (date windows, release tags); applied before --limit.

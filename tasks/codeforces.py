@@ -53,12 +53,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import EvalkitError
 from evalkit.hooks import TaskScores
 from evalkit.task import DatasetSpec, Record, Task, task
 from evalkit.types import Sample
+
+if TYPE_CHECKING:
+    import typer
 
 HUB_ID = "open-r1/codeforces"
 REVISION = "6e43a96df44aee5afa14845422ebd02b3c80205a"
@@ -247,6 +250,13 @@ def _bind_standings(bound: Task, data_dir: Path | None) -> Task:
     return replace(bound, summarize=functools.partial(_rated, data_dir=data_dir))
 
 
+def _commands() -> typer.Typer:
+    """`evalkit codeforces fetch`: the network step ratings need, done once, ahead of evaluation."""
+    from evalkit.commands.codeforces import codeforces_app
+
+    return codeforces_app
+
+
 @task
 def codeforces(
     contests: str | None = None, generated_tests: bool = True, n: int = 8, problems: str = "verifiable"
@@ -280,6 +290,7 @@ def codeforces(
         # Unbound (no data dir): standings from $EVALKIT_DATA_DIR, else the user's cache folder.
         summarize=_rated,
         bind_data=_bind_standings,
+        commands=_commands,
         sample_filter=_included,
         options={"contests": ids, "generated_tests": generated_tests, "problems": problems},
     )
