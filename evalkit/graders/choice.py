@@ -18,12 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from evalkit.answer import answer_region
+from evalkit.choices import LETTERS, PERMUTATION_KEY
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
 from evalkit.types import Generation, Sample, Score
-
-LETTERS = "ABCD"
-PERMUTATION_KEY = "permutation"
 
 _ANSWER_LINE = re.compile(
     r"\banswer\b(?:\*\*|__|[ \t])*[:：]"  # "Answer:", "**Answer:**", "Final answer :"
