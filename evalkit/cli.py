@@ -26,7 +26,7 @@ err_console = Console(stderr=True)
 
 @functools.cache
 def task_command_groups() -> dict[str, TyperGroup]:
-    """The command groups benchmarks add (`Task.commands`, e.g. `evalkit codeforces fetch`), by name."""
+    """The command groups benchmarks add through `Task.commands` (e.g. a data download step), by name."""
     from evalkit.task import get_task, task_names
 
     groups: dict[str, TyperGroup] = {}

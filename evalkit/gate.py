@@ -8,7 +8,7 @@ evenly between them (Bonferroni), so the chance that a gate fails on two runs of
 is at most 1 - confidence over all tasks together, not per task.
 
 Metrics that are the mean of the per-sample scores (pass@1, and any other whose summary value equals
-that mean, e.g. IFEval's prompt-level score when the grader scores by prompt) get the paired bootstrap.
+that mean, e.g. a prompt-level accuracy when the grader scores by prompt) get the paired bootstrap.
 Others (ratings, pass@k, cons@k) are compared from the two summaries' standard errors with a normal
 approximation that ignores the pairing, which only makes it more cautious.
 """

@@ -1,8 +1,8 @@
 """What a benchmark's summary hook receives and returns (the `summarize` field of `evalkit.task.Task`).
 
 The summary stage (`evalkit.summary`) builds every task entry's frame (n, problems, rates, stats,
-errors); a task's hook fills in its numbers: `metrics`, `breakdown`, and any entries of its own
-(Codeforces: `contests`, `notes`). A task without a hook gets pass@k and cons@k.
+errors); a task's hook fills in its numbers: `metrics`, `breakdown`, and any entries of its own (a
+contest table, notes). A task without a hook gets pass@k and cons@k (`evalkit.summary.pass_summary`).
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ class Task:
     # The benchmark's own command group, `evalkit <group> ...` (e.g. a download step): returns the
     # typer app (named after the group); evalkit's CLI calls it only when a command needs it.
     commands: Callable[[], typer.Typer] | None = None
-    # Per-sample prompt construction when it depends on the sample index (GPQA's shuffles).
+    # Per-sample prompt construction when it depends on the sample index (e.g. shuffled choices).
     build_prompt: Callable[[Sample, int], Prompt] | None = None
     # Drops samples after loading (date windows, release tags); applied before --limit.
     sample_filter: Callable[[Sample], bool] | None = None
