@@ -245,9 +245,9 @@ def _rated(graded: TaskScores, data_dir: Path | None = None) -> dict[str, Any]:
     return summary_entry(graded, data_dir)
 
 
-def _bind_standings(bound: Task, data_dir: Path | None) -> Task:
+def _bind_standings(loaded: Task, data_dir: Path | None) -> Task:
     """Read standings, rating changes and the population from the data dir the problems load from."""
-    return replace(bound, summarize=functools.partial(_rated, data_dir=data_dir))
+    return replace(loaded, summarize=functools.partial(_rated, data_dir=data_dir))
 
 
 def _commands() -> typer.Typer:
