@@ -13,10 +13,12 @@ import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import EvalkitError
-from evalkit.task import Task
+
+if TYPE_CHECKING:
+    from evalkit.task import Task
 
 DEFAULT_HEADLINE = "pass@1"
 
