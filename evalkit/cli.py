@@ -16,14 +16,49 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from evalkit.errors import EvalkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True)
 
+
+@functools.cache
+def task_command_groups() -> dict[str, TyperGroup]:
+    """The command groups benchmarks add through `Task.commands` (e.g. a data download step), by name."""
+    from evalkit.tasks import get_task, task_names
+
+    groups: dict[str, TyperGroup] = {}
+    for name in task_names():
+        try:
+            commands = get_task(name).commands
+        except EvalkitError:
+            continue  # a task that needs options to be built adds no commands
+        if commands is not None:
+            group = typer.main.get_group(commands())
+            groups[group.name or name] = group
+    return groups
+
+
+class _Commands(TyperGroup):
+    """evalkit's own commands, then the benchmarks' groups, which load the tasks only when asked for.
+
+    `ctx` and the command are click's types, which typer re-exports under no stable public name
+    (recent typer versions vendor click): hence Any.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + sorted(name for name in task_command_groups() if name not in own)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return super().get_command(ctx, cmd_name) or task_command_groups().get(cmd_name)
+
+
 app = typer.Typer(
     name="evalkit",
+    cls=_Commands,
     help="Evaluate reasoning models with the DeepSeek-R1 protocol: AIME, MATH-500, GPQA-Diamond, "
     "LiveCodeBench, Codeforces and IFEval, with error bars.",
     no_args_is_help=True,
@@ -263,15 +298,14 @@ def list_tasks(
 
 
 def _register_optional_commands() -> None:
-    # Report, gate and codeforces commands each live in their own module under evalkit/commands/.
-    from evalkit.commands import codeforces, doctor, gate, report, selfcheck
+    # Report, gate, doctor and selfcheck each live in their own module under evalkit/commands/.
+    from evalkit.commands import doctor, gate, report, selfcheck
 
     app.command(name="report")(handles_errors(report.report))
     app.command(name="selfcheck", help=selfcheck.SELFCHECK_HELP)(handles_errors(selfcheck.selfcheck))
     app.command(name="doctor", help=doctor.DOCTOR_HELP)(handles_errors(doctor.doctor))
     app.command(name="compare")(handles_errors(gate.compare))
     app.command(name="gate")(handles_errors(gate.gate))
-    app.add_typer(codeforces.codeforces_app, name="codeforces")
 
 
 _register_optional_commands()

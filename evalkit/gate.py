@@ -8,7 +8,7 @@ evenly between them (Bonferroni), so the chance that a gate fails on two runs of
 is at most 1 - confidence over all tasks together, not per task.
 
 Metrics that are the mean of the per-sample scores (pass@1, and any other whose summary value equals
-that mean, e.g. IFEval's prompt-level score when the grader scores by prompt) get the paired bootstrap.
+that mean, e.g. a prompt-level accuracy when the grader scores by prompt) get the paired bootstrap.
 Others (ratings, pass@k, cons@k) are compared from the two summaries' standard errors with a normal
 approximation that ignores the pairing, which only makes it more cautious.
 """
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from evalkit.errors import EvalkitError
 from evalkit.metrics import PairedDiff, paired_bootstrap
 from evalkit.report.runs import Run
-from evalkit.report.table import is_rating
+from evalkit.report.table import headline_metric
 
 if TYPE_CHECKING:
     import numpy as np
@@ -202,7 +202,15 @@ def _metric_entry(run: Run, task: str, metric: str) -> dict[str, Any] | None:
 
 
 def _normal(
-    task: str, metric: str, ea: dict[str, Any], eb: dict[str, Any], *, confidence: float, max_drop: float, problems: int
+    task: str,
+    metric: str,
+    ea: dict[str, Any],
+    eb: dict[str, Any],
+    *,
+    confidence: float,
+    max_drop: float,
+    problems: int,
+    rating: bool,
 ) -> TaskComparison:
     """Difference of two summary values with the unpaired standard error sqrt(se_a^2 + se_b^2)."""
     va, vb = float(ea["value"]), float(eb["value"])
@@ -227,7 +235,7 @@ def _normal(
         min(1.0, p_value),
         p_drop,
         max_drop,
-        is_rating(metric),
+        rating,
         problems,
     )
 
@@ -244,6 +252,7 @@ def compare_task(
     seed: int = SEED,
 ) -> TaskComparison:
     """Candidate `b` vs baseline `a` on `task`. `max_drop` is a fraction (points for ratings)."""
+    rating = a.metric_roles(task).is_rating(metric)
     ea, eb = _metric_entry(a, task, metric), _metric_entry(b, task, metric)
     if ea is None or eb is None:
         raise EvalkitError(
@@ -259,11 +268,13 @@ def compare_task(
     pb = sb[[ids_b.index(i) for i in shared]]
     gained = [i for i, x, y in zip(shared, pa.mean(axis=1), pb.mean(axis=1), strict=True) if x < SOLVED_AT <= y]
     lost = [i for i, x, y in zip(shared, pa.mean(axis=1), pb.mean(axis=1), strict=True) if y < SOLVED_AT <= x]
-    is_mean = all(
-        abs(float(e["value"]) - float(s.mean())) <= _SAME_MEAN_TOL for e, s in ((ea, sa), (eb, sb))
-    ) and not is_rating(metric)
+    is_mean = (
+        all(abs(float(e["value"]) - float(s.mean())) <= _SAME_MEAN_TOL for e, s in ((ea, sa), (eb, sb))) and not rating
+    )
     if not is_mean:
-        result = _normal(task, metric, ea, eb, confidence=confidence, max_drop=max_drop, problems=len(shared))
+        result = _normal(
+            task, metric, ea, eb, confidence=confidence, max_drop=max_drop, problems=len(shared), rating=rating
+        )
         note = "compared from the summaries (normal approximation, unpaired)"
     else:
         d = paired_bootstrap(
@@ -294,8 +305,6 @@ def compare_runs(
     a: Run, b: Run, *, confidence: float = 0.95, n_boot: int = N_BOOT
 ) -> tuple[list[TaskComparison], list[str]]:
     """Per shared task, candidate - baseline on the task's headline metric; plus notes on tasks left out."""
-    from evalkit.report.table import headline_metrics
-
     tasks = comparable_tasks(a, b, None, strict_tasks=False)
     notes = [
         f"{t} is only in {side}; not compared."
@@ -305,7 +314,7 @@ def compare_runs(
     ]
     results = []
     for task in tasks:
-        metric = next(iter(headline_metrics([a, b], task)), None)
+        metric = headline_metric([a, b], task)
         if metric is None:
             notes.append(f"{task} reports no metrics; not compared.")
             continue
@@ -348,7 +357,7 @@ def gate_runs(
         if task not in has_metric:
             results.append(_skipped(baseline, task, metric))
             continue
-        max_drop = max_drop_points if is_rating(metric) else max_drop_points / 100
+        max_drop = max_drop_points if baseline.metric_roles(task).is_rating(metric) else max_drop_points / 100
         # A two-sided interval at 1 - 2*alpha has the one-sided 1 - alpha bound as its upper end.
         c = compare_task(baseline, candidate, task, metric, confidence=1 - 2 * alpha, max_drop=max_drop, n_boot=n_boot)
         results.append(replace(c, verdict="regression" if is_regression(c.p_drop, alpha) else "ok"))
@@ -403,7 +412,7 @@ def _skipped(run: Run, task: str, metric: str) -> TaskComparison:
         nan,
         nan,
         nan,
-        is_rating(metric),
+        run.metric_roles(task).is_rating(metric),
         0,
         verdict="skipped",
         note=f"{task} does not report {metric}",

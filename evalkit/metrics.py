@@ -1,4 +1,4 @@
-"""Metrics over graded samples: pass@1, unbiased pass@k, cons@k, IFEval accuracies, paired comparisons.
+"""Metrics over graded samples: pass@1, unbiased pass@k, cons@k, means and ratios, paired comparisons.
 
 Every function is pure: it takes per-problem lists of per-sample values and returns numbers with an
 uncertainty. The rules they enforce (DESIGN.md, "Rules that make the numbers right"):
@@ -28,24 +28,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from evalkit.codeforces.rating import codeforces_percentile, codeforces_rating
 from evalkit.errors import EvalkitError
 
 __all__ = [
-    "IFEVAL_KEYS",
     "MetricInputError",
     "MetricValue",
     "PairedDiff",
-    "codeforces_percentile",
-    "codeforces_rating",
+    "check_same_n",
     "cons_at_k_problem",
     "cons_metric",
-    "ifeval_metrics",
     "mean_with_uncertainty",
     "paired_bootstrap",
     "pass_at_k",
     "pass_k_keys",
     "pass_k_metric",
+    "ratio_with_uncertainty",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -55,8 +52,6 @@ BoolArray = npt.NDArray[np.bool_]
 # Bootstrap replicates are drawn in chunks of about this many array elements (32 MB of float64), so
 # n_boot x problems x samples never has to fit in memory at once.
 _CHUNK_ELEMENTS = 1 << 22
-
-IFEVAL_KEYS = ("prompt_level_strict", "inst_level_strict", "prompt_level_loose", "inst_level_loose")
 
 
 class MetricInputError(EvalkitError, ValueError):
@@ -147,7 +142,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return -math.expm1(log_all_fail)
 
 
-def mean_with_uncertainty(per_problem: Sequence[float], *, seed: int = 0, n_boot: int = 2000) -> MetricValue:
+def mean_with_uncertainty(
+    per_problem: Sequence[float] | FloatArray, *, seed: int = 0, n_boot: int = 2000
+) -> MetricValue:
     """Mean of per-problem values, stderr = std(ddof=1) / sqrt(P) (0 for P = 1), and a percentile
     bootstrap 95% CI over problems (n_boot replicates, numpy Generator seeded with `seed`)."""
     x = np.asarray(per_problem, dtype=np.float64)
@@ -156,6 +153,29 @@ def mean_with_uncertainty(per_problem: Sequence[float], *, seed: int = 0, n_boot
     if not np.isfinite(x).all():
         raise MetricInputError("mean_with_uncertainty got a NaN or infinite per-problem value; fix its grade.")
     return _summarise(x, seed=seed, n_boot=n_boot)
+
+
+def ratio_with_uncertainty(
+    y: Sequence[float] | FloatArray, m: Sequence[float] | FloatArray, *, seed: int = 0, n_boot: int = 2000
+) -> MetricValue:
+    """The ratio estimator sum(y) / sum(m) over problems (a micro-average), its delta-method stderr
+    sqrt(sum_p (y_p - R m_p)^2 / (P (P-1))) / mean(m), and a percentile bootstrap 95% CI over problems.
+
+    y[p] and m[p] are problem p's numerator and denominator (e.g. followed and given instructions).
+    """
+    y, m = np.asarray(y, dtype=np.float64), np.asarray(m, dtype=np.float64)
+    if y.ndim != 1 or y.shape != m.shape or y.size == 0:
+        raise MetricInputError("ratio_with_uncertainty needs two non-empty flat lists of the same length.")
+    if not (np.isfinite(y).all() and np.isfinite(m).all()) or m.sum() <= 0:
+        raise MetricInputError("ratio_with_uncertainty needs finite values and a positive total denominator.")
+    ratio = float(y.sum() / m.sum())
+    p = y.size
+    stderr = 0.0
+    if p > 1:
+        residual = y - ratio * m
+        stderr = math.sqrt(float((residual**2).sum()) / (p * (p - 1))) / float(m.mean())
+    boots = _bootstrap(p, n_boot, seed, 2, lambda idx, _rng: y[idx].sum(axis=1) / m[idx].sum(axis=1))
+    return MetricValue(ratio, stderr, _percentile_ci(boots, 0.95))
 
 
 def pass_k_metric(
@@ -253,7 +273,7 @@ def cons_metric(
                 f"cons@{k}: problem {p} has {len(votes)} votes but {len(correct)} correctness flags; "
                 "give one of each per sample."
             )
-    _check_same_n([len(votes) for votes, _ in problems], f"cons@{k}", n)
+    check_same_n([len(votes) for votes, _ in problems], f"cons@{k}", n)
     per_problem = np.array(
         [
             cons_at_k_problem(votes, correct, k, seed=_child_seed(seed, p), max_subsets=max_subsets)
@@ -261,38 +281,6 @@ def cons_metric(
         ]
     )
     return _summarise(per_problem, seed=seed, n_boot=n_boot)
-
-
-def ifeval_metrics(
-    problems: Sequence[Sequence[tuple[Sequence[bool], Sequence[bool]]]],
-    *,
-    seed: int = 0,
-    n_boot: int = 2000,
-    n: int | None = None,
-) -> dict[str, MetricValue]:
-    """IFEval accuracies; problems[p][s] = (strict_flags, loose_flags) of sample s of prompt p.
-
-    Official definitions, averaged over the n samples of each prompt:
-    prompt_level_*: share of (prompt, sample) pairs that followed all of the prompt's instructions.
-    inst_level_*: followed instructions / all instructions (micro-average), i.e. sum over prompts of
-    the mean followed count divided by the sum of instruction counts.
-    stderr: prompt level, over prompts as for pass@1; instruction level, the delta-method stderr of
-    a ratio estimator over prompts, sqrt(sum_p (y_p - R m_p)^2 / (P (P-1))) / mean(m), with y_p the
-    followed count and m_p the instruction count of prompt p. ci95: percentile bootstrap over prompts.
-    n: as in pass_k_metric.
-    """
-    counts = _ifeval_instruction_counts(problems, n)
-    out: dict[str, MetricValue] = {}
-    for mode, col in (("strict", 0), ("loose", 1)):
-        all_followed = np.empty(len(problems))
-        followed = np.empty(len(problems))
-        for p, samples in enumerate(problems):
-            flags = np.array([sample[col] for sample in samples], dtype=bool).reshape(len(samples), -1)
-            all_followed[p] = flags.all(axis=1).mean()
-            followed[p] = flags.sum(axis=1).mean()
-        out[f"prompt_level_{mode}"] = _summarise(all_followed, seed=seed, n_boot=n_boot)
-        out[f"inst_level_{mode}"] = _ratio_summary(followed, counts, seed=seed, n_boot=n_boot)
-    return {key: out[key] for key in IFEVAL_KEYS}
 
 
 def paired_bootstrap(
@@ -413,17 +401,6 @@ def _summarise(x: FloatArray, *, seed: int, n_boot: int) -> MetricValue:
     return MetricValue(float(x.mean()), _stderr(x), _percentile_ci(boots, 0.95))
 
 
-def _ratio_summary(y: FloatArray, m: FloatArray, *, seed: int, n_boot: int) -> MetricValue:
-    ratio = float(y.sum() / m.sum())
-    p = y.size
-    stderr = 0.0
-    if p > 1:
-        residual = y - ratio * m
-        stderr = math.sqrt(float((residual**2).sum()) / (p * (p - 1))) / float(m.mean())
-    boots = _bootstrap(p, n_boot, seed, 2, lambda idx, _rng: y[idx].sum(axis=1) / m[idx].sum(axis=1))
-    return MetricValue(ratio, stderr, _percentile_ci(boots, 0.95))
-
-
 def _stderr(x: FloatArray) -> float:
     return float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else 0.0
 
@@ -438,8 +415,9 @@ def _child_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
-def _check_same_n(sizes: Sequence[int], what: str, n: int | None) -> None:
-    """Every problem must hold n sample values (n: the run's n, else the most any problem holds)."""
+def check_same_n(sizes: Sequence[int], what: str, n: int | None) -> None:
+    """n in, n out: every problem must hold n sample values (n: the run's n, else the most any problem
+    holds); raises MetricInputError naming the short problems."""
     if n is None:
         n = max(sizes)
     if n < 1:
@@ -458,7 +436,7 @@ def _sample_matrix(rows: Sequence[Sequence[float]], what: str, n: int | None = N
     """Validate per-problem sample values (same n everywhere, each in 0..1) into a (P, n) array."""
     if len(rows) == 0:
         raise MetricInputError(f"{what}: no problems to score.")
-    _check_same_n([len(r) for r in rows], what, n)
+    check_same_n([len(r) for r in rows], what, n)
     values = np.array([np.asarray(r, dtype=np.float64) for r in rows])
     bad = ~((values >= 0.0) & (values <= 1.0))  # also catches NaN
     if bad.any():
@@ -468,25 +446,6 @@ def _sample_matrix(rows: Sequence[Sequence[float]], what: str, n: int | None = N
             "(check that task's grader)."
         )
     return values
-
-
-def _ifeval_instruction_counts(
-    problems: Sequence[Sequence[tuple[Sequence[bool], Sequence[bool]]]], n: int | None
-) -> FloatArray:
-    """Check the IFEval flag shapes and return each prompt's instruction count."""
-    if len(problems) == 0:
-        raise MetricInputError("IFEval: no prompts to score.")
-    _check_same_n([len(samples) for samples in problems], "IFEval", n)
-    counts = np.empty(len(problems))
-    for p, samples in enumerate(problems):
-        lengths = {len(flags) for sample in samples for flags in sample}
-        if len(lengths) != 1 or 0 in lengths:
-            raise MetricInputError(
-                f"IFEval: prompt {p} has instruction flag lists of lengths {sorted(lengths)}; every sample "
-                "needs one strict and one loose flag per instruction of the prompt (at least one)."
-            )
-        counts[p] = lengths.pop()
-    return counts
 
 
 def _majority_is_correct(ids: IntArray, ok: BoolArray, subsets: IntArray, classes: int) -> BoolArray:

@@ -15,6 +15,7 @@ from evalkit.data import LoadedDataset, load_task_samples
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
 from evalkit.graders.jobs import GradeJob
+from evalkit.headline import metric_roles
 from evalkit.seeds import derive_seed, stable_hash
 from evalkit.tasks import Task, TaskSpec, parse_task_list
 from evalkit.types import Generation, Request, Sample, SamplingParams
@@ -53,7 +54,7 @@ class PlannedTask:
                 "version": self.grader_version,
                 "options": dict(self.grader.options),
             },
-            "metric_family": self.task.metric_family,
+            **metric_roles(self.task).manifest_fields(),
         } | ({"file": self.spec.file} if self.spec.file else {})
 
     def requests(self, run_seed: int) -> Iterator[Request]:
@@ -136,6 +137,7 @@ def plan_task(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> Plann
         max_tokens=task.max_tokens if config.max_tokens is None else config.max_tokens,
     )
     data = load_task_samples(task, data_dir, config.limit, source=config.data_source)
+    task = task.bound(data_dir)
     options = dict(task.grader_options)
     if make_grader(GraderRef(task.grader, options)).runs_code:
         options |= {"sandbox": config.sandbox, "unsafe_no_isolation": config.unsafe_no_isolation}

@@ -53,16 +53,17 @@ def regrade(
         offsets = sorted(o for key, o in latest_offsets(writer.path / GENERATIONS).items() if key in covered)
         think = run_think(config, opens_think or _shows_thinking(writer.path / GENERATIONS, offsets, config))
         with writer.replacing_grades(covered) as sink:
-            summary = asyncio.run(_regrade(writer, sink, offsets, config, planned, think, resolved, quiet))
+            summary = asyncio.run(_regrade(writer, sink, offsets, config, planned, think, quiet))
         summary["think"] = manifest["think"] = think_record(think, opens_think)
         writer.write_summary(summary)
         manifest["graders_at_regrade"] = {pt.name: pt.grader_version for pt in planned}
         manifest["status"] = "complete" if summary["complete"] else "incomplete"
         writer.write_manifest(manifest)
     if not quiet:
+        from evalkit.headline import metric_roles
         from evalkit.table import print_summary
 
-        print_summary(summary, run_dir)
+        print_summary(summary, run_dir, roles={pt.name: metric_roles(pt.task) for pt in planned})
     return summary
 
 
@@ -78,7 +79,6 @@ async def _regrade(
     config: RunConfig,
     planned: list[Any],
     think: ThinkSettings,
-    data_dir: Path | None,
     quiet: bool,
 ) -> dict[str, Any]:
     from evalkit.grading import GradingStage, make_grading_pool
@@ -104,4 +104,4 @@ async def _regrade(
             else:
                 progress.advance(bar)
         await stage.finish()
-        return summarize_run(planned, infos, scores, pool, config, data_dir=data_dir)
+        return summarize_run(planned, infos, scores, pool, config)

@@ -104,7 +104,7 @@ def math_batch(
 
 def choice(response: str, correct_letter: str) -> float:
     """1.0 when the response's `Answer: X` (or boxed letter) is `correct_letter`, else 0.0."""
-    from evalkit.graders.choice import LETTERS, PERMUTATION_KEY
+    from evalkit.choices import LETTERS, PERMUTATION_KEY
 
     if len(correct_letter) != 1 or correct_letter not in LETTERS:
         raise EvalkitError(f"correct_letter must be one of {', '.join(LETTERS)}, got {correct_letter!r}.")

@@ -106,7 +106,7 @@ def run(config: RunConfig, *, quiet: bool = False) -> Path:
 
     async def main() -> Path:
         try:
-            return await _run(config, planned, adapter, choice, output, data_dir, quiet, sandbox)
+            return await _run(config, planned, adapter, choice, output, quiet, sandbox)
         finally:
             await adapter.aclose()
 
@@ -119,7 +119,6 @@ async def _run(
     adapter: Adapter,
     choice: dict[str, Any],
     output: Path,
-    data_dir: Path | None,
     quiet: bool,
     sandbox: dict[str, Any] | None,
 ) -> Path:
@@ -156,12 +155,13 @@ async def _run(
             writer.write_manifest(manifest)
         else:
             summary = await _generate_and_grade(
-                config, planned, adapter, writer, manifest, state, identity_hash(identity), data_dir, quiet
+                config, planned, adapter, writer, manifest, state, identity_hash(identity), quiet
             )
     if not quiet:
+        from evalkit.headline import metric_roles
         from evalkit.table import print_summary
 
-        print_summary(summary, output)
+        print_summary(summary, output, roles={pt.name: metric_roles(pt.task) for pt in planned})
     return output
 
 
@@ -173,7 +173,6 @@ async def _generate_and_grade(
     manifest: dict[str, Any],
     state: RunState,
     identity: str,
-    data_dir: Path | None,
     quiet: bool,
 ) -> dict[str, Any]:
     """Generate what is missing, grade what is not graded under the current keys, summarise.
@@ -236,7 +235,7 @@ async def _generate_and_grade(
         if unmatched is not None and unmatched():
             manifest["replay_unmatched"] = unmatched()
             _warn_unmatched(manifest["replay_unmatched"])
-        summary = summarize_run(planned, state.generations, state.grades, pool, config, data_dir=data_dir)
+        summary = summarize_run(planned, state.generations, state.grades, pool, config)
         summary["think"] = manifest["think"]
     writer.write_summary(summary)
     manifest["status"] = "complete" if summary["complete"] else "incomplete"
@@ -285,8 +284,6 @@ def summarize_run(
     grades: Mapping[Key, Score],
     pool: GradingPool,
     config: RunConfig,
-    *,
-    data_dir: Path | None,
 ) -> dict[str, Any]:
     """summary.json for a run (used by `run` and `grade`)."""
     tasks: dict[str, Any] = {}
@@ -300,7 +297,7 @@ def summarize_run(
             scores=grades,
             max_tokens=pt.params.max_tokens,
         )
-        tasks[pt.name] = summarize_task(res, classes, data_dir)
+        tasks[pt.name] = summarize_task(res, classes)
     return {
         "model": config.model,
         "simulated": config.model == SIMULATED_MODEL,

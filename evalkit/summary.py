@@ -11,12 +11,12 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from evalkit import metrics
 from evalkit.graders.base import GraderRef, make_grader
 from evalkit.graders.jobs import GradingPool
+from evalkit.hooks import TaskScores
 from evalkit.tasks import Task
 from evalkit.types import Generation, Sample, Score
 
@@ -90,10 +90,10 @@ def _done(value: list[int]) -> Future[list[int]]:
     return fut
 
 
-def summarize_task(
-    res: TaskResults, classes: Mapping[str, Mapping[str, int]] | None, data_dir: Path | None
-) -> dict[str, Any]:
-    """The summary.json entry of one task; `classes` is None when its grader does not vote."""
+def summarize_task(res: TaskResults, classes: Mapping[str, Mapping[str, int]] | None) -> dict[str, Any]:
+    """The summary.json entry of one task: the task's summary hook (or pass@k / cons@k) fills in its numbers.
+
+    `classes` is None when the task's grader does not vote (no cons@k)."""
     task, n = res.task, res.n
     gens = [res.generations[k] for k in _keys(res) if k in res.generations]
     entry: dict[str, Any] = {
@@ -112,30 +112,24 @@ def summarize_task(
     if missing:
         entry["error"] = missing
         return entry
-    if task.metric_family == "codeforces":
-        from evalkit.codeforces.summary import summarize_codeforces
+    scores = {s.id: [res.scores[(task.name, s.id, i)] for i in range(n)] for s in res.samples}
+    graded = TaskScores(task=task, n=n, samples=res.samples, scores=scores, classes=classes)
+    entry.update((task.summarize or pass_summary)(graded))
+    return entry
 
-        per_problem = {s.id: [res.scores[(task.name, s.id, i)] for i in range(n)] for s in res.samples}
-        cf = summarize_codeforces(task, list(res.samples), per_problem, data_dir)
-        entry.update({k: v for k, v in cf.items() if k not in ("rates",)})
-        return entry
-    if task.metric_family == "ifeval":
-        entry["metrics"] = _ifeval_metrics(res, res.samples)
-        entry["breakdown"] = {"instruction_id": _ifeval_by_instruction(res)}
-        return entry
-    entry["metrics"] = _pass_metrics(res, res.samples, classes)
-    for field in task.breakdown:
+
+def pass_summary(graded: TaskScores) -> dict[str, Any]:
+    """pass@k and cons@k, overall and per value of each of the task's breakdown fields."""
+    breakdown: dict[str, Any] = {}
+    for field in graded.task.breakdown:
         groups: dict[str, list[Sample]] = defaultdict(list)
-        for s in res.samples:
+        for s in graded.samples:
             groups[str(s.metadata.get(field, "unknown"))].append(s)
-        entry["breakdown"][field] = {
-            value: {
-                "num_problems": len(group),
-                "metrics": _pass_metrics(res, group, classes, only_headline=True),
-            }
+        breakdown[field] = {
+            value: {"num_problems": len(group), "metrics": _pass_metrics(graded, group, only_headline=True)}
             for value, group in sorted(groups.items())
         }
-    return entry
+    return {"metrics": _pass_metrics(graded, graded.samples), "breakdown": breakdown}
 
 
 def _keys(res: TaskResults) -> list[Key]:
@@ -163,64 +157,29 @@ def _missing(res: TaskResults) -> str | None:
     )
 
 
-def _per_problem_scores(res: TaskResults, samples: Sequence[Sample]) -> list[list[Score]]:
-    return [[res.scores[(res.task.name, s.id, i)] for i in range(res.n)] for s in samples]
-
-
 def _pass_metrics(
-    res: TaskResults,
-    samples: Sequence[Sample],
-    classes: Mapping[str, Mapping[str, int]] | None,
-    *,
-    only_headline: bool = False,
+    graded: TaskScores, samples: Sequence[Sample], *, only_headline: bool = False
 ) -> dict[str, dict[str, Any]]:
-    per_problem = _per_problem_scores(res, samples)
+    n = graded.n
+    per_problem = graded.of(samples)
     values = [[s.value for s in scores] for scores in per_problem]
     out: dict[str, dict[str, Any]] = {}
-    ks = [1] if only_headline else metrics.pass_k_keys(res.n)
+    ks = [1] if only_headline else metrics.pass_k_keys(n)
     for k in ks:
-        out[f"pass@{k}"] = metrics.pass_k_metric(values, k, n=res.n).to_dict()
-    if classes is None:
+        out[f"pass@{k}"] = metrics.pass_k_metric(values, k, n=n).to_dict()
+    if graded.classes is None:
         # The grader does not vote (programs, instruction checks): cons@k would be a constant 0.
         return out
     votes = []
     for sample, scores in zip(samples, per_problem, strict=True):
-        mapping = classes.get(sample.id, {})
+        mapping = graded.classes.get(sample.id, {})
         # Equivalent keys share a class index; label by class so they count as one vote.
         labels = [None if s.vote is None else f"c{mapping[s.vote]}" if s.vote in mapping else s.vote for s in scores]
         votes.append((labels, [s.value >= 1.0 for s in scores]))
-    cons_ks = [res.n] if only_headline else sorted({*(k for k in metrics.pass_k_keys(res.n) if k > 1), res.n})
+    cons_ks = [n] if only_headline else sorted({*(k for k in metrics.pass_k_keys(n) if k > 1), n})
     for k in cons_ks:
-        out[f"cons@{k}"] = metrics.cons_metric(votes, k, n=res.n).to_dict()
+        out[f"cons@{k}"] = metrics.cons_metric(votes, k, n=n).to_dict()
     return out
-
-
-def _ifeval_flags(res: TaskResults, samples: Sequence[Sample]) -> list[list[tuple[list[bool], list[bool]]]]:
-    out = []
-    for scores in _per_problem_scores(res, samples):
-        out.append([(list(s.details.get("strict", [])), list(s.details.get("loose", []))) for s in scores])
-    return out
-
-
-def _ifeval_metrics(res: TaskResults, samples: Sequence[Sample]) -> dict[str, dict[str, Any]]:
-    return {k: v.to_dict() for k, v in metrics.ifeval_metrics(_ifeval_flags(res, samples), n=res.n).items()}
-
-
-def _ifeval_by_instruction(res: TaskResults) -> dict[str, Any]:
-    strict: Counter[str] = Counter()
-    loose: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    for scores in _per_problem_scores(res, res.samples):
-        for s in scores:
-            ids = s.details.get("instruction_ids", [])
-            for iid, st, lo in zip(ids, s.details.get("strict", []), s.details.get("loose", []), strict=False):
-                total[iid] += 1
-                strict[iid] += bool(st)
-                loose[iid] += bool(lo)
-    return {
-        iid: {"count": total[iid], "strict": strict[iid] / total[iid], "loose": loose[iid] / total[iid]}
-        for iid in sorted(total)
-    }
 
 
 def _rates(res: TaskResults, gens: Sequence[GenInfo]) -> dict[str, float]:

@@ -7,6 +7,7 @@ header is cut and no number is wrapped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,8 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-# The first a task has is its headline: a Codeforces task also reports pass@1, but its headline is the rating.
-HEADLINES = ("rating", "prompt_level_strict", "pass@1")
+from evalkit.headline import MetricRoles, installed_roles
+
 RATES = (("truncated", "truncated"), ("no_answer", "no answer"), ("unclosed_think", "unclosed"), ("error", "errors"))
 
 
@@ -37,14 +38,14 @@ class _Figures:
     cons: tuple[str, str] | None
 
     @classmethod
-    def of(cls, task: dict[str, Any]) -> _Figures:
+    def of(cls, task: dict[str, Any], roles: MetricRoles) -> _Figures:
         m = task["metrics"]
-        head = next((k for k in HEADLINES if k in m), None)
+        head = roles.headline if roles.headline in m else None
         pk = [k for k in m if k.startswith("pass@") and k != "pass@1"]
         best = max(pk, key=lambda k: int(k.split("@")[1])) if pk else None
         cons = f"cons@{task['n']}"
         return cls(
-            (head, _fmt(m[head], percent=head != "rating")) if head else None,
+            (head, _fmt(m[head], percent=not roles.is_rating(head))) if head else None,
             (best, _fmt(m[best])) if best else None,
             (cons, _fmt(m[cons])) if cons in m else None,
         )
@@ -58,7 +59,7 @@ def _rates(task: dict[str, Any]) -> list[str]:
     return [f"{100 * rates[key]:.1f}%" if key in rates else "-" for key, _ in RATES]
 
 
-def _wide(summary: dict[str, Any], title: str) -> Table:
+def _wide(summary: dict[str, Any], title: str, roles: Mapping[str, MetricRoles]) -> Table:
     table = Table(title=title)
     columns = ("task", "n", "problems", "headline ± se", "pass@k", "cons@n", *(label for _, label in RATES))
     for col in columns:
@@ -67,7 +68,7 @@ def _wide(summary: dict[str, Any], title: str) -> Table:
         if t.get("error"):
             figures = ["[red]incomplete[/]", "-", "-"]
         else:
-            f = _Figures.of(t)
+            f = _Figures.of(t, roles[name])
             figures = [
                 " ".join(f.headline) if f.headline else "-",
                 " ".join(f.best_pass) if f.best_pass else "-",
@@ -77,7 +78,7 @@ def _wide(summary: dict[str, Any], title: str) -> Table:
     return table
 
 
-def _narrow(summary: dict[str, Any], title: str) -> Table:
+def _narrow(summary: dict[str, Any], title: str, roles: Mapping[str, MetricRoles]) -> Table:
     table = Table(title=title)
     table.add_column("task", no_wrap=True)
     table.add_column("metric", no_wrap=True)
@@ -88,7 +89,7 @@ def _narrow(summary: dict[str, Any], title: str) -> Table:
         if t.get("error"):
             metrics, values = "[red]incomplete[/]", "-"
         else:
-            rows = _Figures.of(t).rows()
+            rows = _Figures.of(t, roles[name]).rows()
             metrics, values = "\n".join(k for k, _ in rows) or "-", "\n".join(v for _, v in rows) or "-"
         table.add_row(
             f"{escape(name)}\nn={t['n']}, {t['num_problems']} problems",
@@ -100,17 +101,27 @@ def _narrow(summary: dict[str, Any], title: str) -> Table:
     return table
 
 
-def print_summary(summary: dict[str, Any], run_dir: Path, console: Console | None = None) -> None:
-    """Per task: headline ± stderr, best pass@k, cons@n and the failure rates; stacked when narrow."""
+def print_summary(
+    summary: dict[str, Any],
+    run_dir: Path,
+    console: Console | None = None,
+    roles: Mapping[str, MetricRoles] | None = None,
+) -> None:
+    """Per task: headline ± stderr, best pass@k, cons@n and the failure rates; stacked when narrow.
+
+    `roles`: each task's headline and rating metrics (evalkit.headline); a task left out gets those
+    of the installed task of its name.
+    """
     console = console or Console()
+    roles = {name: (roles or {}).get(name) or installed_roles(name) for name in summary["tasks"]}
     simulated = (
         " [SIMULATED: evalkit's built-in simulated model, not a real evaluation]" if summary.get("simulated") else ""
     )
     title = f"{escape(str(summary.get('model', '')))}{escape(simulated)}  ({escape(str(run_dir))})"
-    table = _wide(summary, title)
+    table = _wide(summary, title, roles)
     # The width the full table needs without wrapping (measured as if the terminal were unbounded).
     if Measurement.get(console, console.options.update_width(1 << 16), table).maximum > console.width:
-        table = _narrow(summary, title)
+        table = _narrow(summary, title, roles)
     console.print(table)
     for name, t in summary["tasks"].items():
         stats = t.get("stats") or {}

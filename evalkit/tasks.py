@@ -20,16 +20,19 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from evalkit import prompts
 from evalkit.errors import EvalkitError
+from evalkit.hooks import SummaryHook
 from evalkit.registry import FILE_MODULES, Registry, module_from_file
 from evalkit.resources import resource_dir
 from evalkit.types import Message, Sample
 
+if TYPE_CHECKING:
+    import typer
+
 Record = dict[str, Any]
-MetricFamily = Literal["pass", "ifeval", "codeforces"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ class Prompt:
 
 @dataclass(frozen=True)
 class Task:
-    """One benchmark: data, prompt, grader and protocol defaults."""
+    """One benchmark: data, prompt, grader and protocol defaults, and the hooks through which it adds
+    its own numbers, commands and data to the pipeline (the core knows no benchmark by name)."""
 
     name: str
     version: str
@@ -101,8 +105,19 @@ class Task:
     description: str = ""
     grader_options: Mapping[str, Any] = field(default_factory=dict)
     breakdown: tuple[str, ...] = ()
-    metric_family: MetricFamily = "pass"
-    # Per-sample prompt construction when it depends on the sample index (GPQA's shuffles).
+    # The metric `run`'s table, the report, compare and gate lead with (see evalkit.headline).
+    headline: str = "pass@1"
+    # Metrics on a rating scale (points, like an Elo rating) rather than fractions in [0, 1].
+    rating_metrics: tuple[str, ...] = ()
+    # The task's own metrics and breakdowns (evalkit.hooks); without one, pass@k and cons@k.
+    summarize: SummaryHook | None = None
+    # Returns the task with data its hooks read beside the samples (e.g. contest standings) bound from
+    # the data dir the samples load from; `bound` calls it when the data is loaded.
+    bind_data: Callable[[Task, Path | None], Task] | None = None
+    # The benchmark's own command group, `evalkit <group> ...` (e.g. a download step): returns the
+    # typer app (named after the group); evalkit's CLI calls it only when a command needs it.
+    commands: Callable[[], typer.Typer] | None = None
+    # Per-sample prompt construction when it depends on the sample index (e.g. shuffled choices).
     build_prompt: Callable[[Sample, int], Prompt] | None = None
     # Drops samples after loading (date windows, release tags); applied before --limit.
     sample_filter: Callable[[Sample], bool] | None = None
@@ -113,6 +128,10 @@ class Task:
         if self.build_prompt is not None:
             return self.build_prompt(sample, sample_index)
         return Prompt(messages=prompts.render_messages(self.template, problem=sample.input, metadata=sample.metadata))
+
+    def bound(self, data_dir: Path | None) -> Task:
+        """This task with its data-dir dependent hooks bound to `data_dir` (None: no data dir)."""
+        return self if self.bind_data is None else self.bind_data(self, data_dir)
 
 
 TaskFactory = Callable[..., Task]

@@ -51,11 +51,15 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit import DatasetSpec, EvalkitError, Record, Sample, Task, task
+from evalkit.hooks import TaskScores
+
+if TYPE_CHECKING:
+    import typer
 
 HUB_ID = "open-r1/codeforces"
 REVISION = "6e43a96df44aee5afa14845422ebd02b3c80205a"
@@ -232,6 +236,25 @@ def _included(sample: Sample) -> bool:
     return sample.metadata.get("excluded") is None
 
 
+def _rated(graded: TaskScores, data_dir: Path | None = None) -> dict[str, Any]:
+    """Rating, percentile, per-contest table and solve rates (evalkit.codeforces.summary)."""
+    from evalkit.codeforces.summary import summary_entry
+
+    return summary_entry(graded, data_dir)
+
+
+def _bind_standings(loaded: Task, data_dir: Path | None) -> Task:
+    """Read standings, rating changes and the population from the data dir the problems load from."""
+    return replace(loaded, summarize=functools.partial(_rated, data_dir=data_dir))
+
+
+def _commands() -> typer.Typer:
+    """`evalkit codeforces fetch`: the network step ratings need, done once, ahead of evaluation."""
+    from evalkit.commands.codeforces import codeforces_app
+
+    return codeforces_app
+
+
 @task
 def codeforces(
     contests: str | None = None, generated_tests: bool = True, n: int = 8, problems: str = "verifiable"
@@ -260,7 +283,12 @@ def codeforces(
         template="codeforces.j2",
         grader="codeforces",
         n=n,
-        metric_family="codeforces",
+        headline="rating",
+        rating_metrics=("rating",),
+        # Unbound (no data dir): standings from $EVALKIT_DATA_DIR, else the user's cache folder.
+        summarize=_rated,
+        bind_data=_bind_standings,
+        commands=_commands,
         sample_filter=_included,
         options={"contests": ids, "generated_tests": generated_tests, "problems": problems},
     )

@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from evalkit import DatasetSpec, Message, Prompt, Record, Sample, Task, prompts, task
-from evalkit.data_gpqa import HUB_ID, load_gpqa_hub, read_gpqa_zip
-from evalkit.graders.choice import LETTERS, PERMUTATION_KEY
+from evalkit.choices import LETTERS, PERMUTATION_KEY
+from evalkit.gpqa.data import HUB_ID, load_gpqa_hub, read_gpqa_zip
 
 REVISION = "main"
 VERSION = "1"

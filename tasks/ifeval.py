@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalkit import BundledCopy, DatasetSpec, EvalkitError, Record, Sample, Task, task
+from evalkit.hooks import TaskScores
 from evalkit.ifeval import build_checks
 
 HUB_ID = "google/IFEval"
@@ -43,6 +44,13 @@ def record_to_sample(record: Record) -> Sample:
     )
 
 
+def _accuracy(graded: TaskScores) -> dict[str, Any]:
+    """Prompt- and instruction-level accuracies, with a breakdown by instruction id (evalkit.ifeval.accuracy)."""
+    from evalkit.ifeval.accuracy import accuracy_summary
+
+    return accuracy_summary(graded)
+
+
 @task
 def ifeval() -> Task:
     """IFEval, 541 prompts, n=4 by default."""
@@ -61,5 +69,6 @@ def ifeval() -> Task:
         template="ifeval.j2",
         grader="ifeval",
         n=4,
-        metric_family="ifeval",
+        headline="prompt_level_strict",
+        summarize=_accuracy,
     )

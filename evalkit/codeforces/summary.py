@@ -23,11 +23,21 @@ from evalkit.codeforces.rating import codeforces_percentile, codeforces_rating, 
 from evalkit.codeforces.scoring import contest_result, place
 from evalkit.codeforces.standings import Contest, load_contest
 from evalkit.errors import EvalkitError
+from evalkit.hooks import TaskScores
 from evalkit.tasks import Task
 from evalkit.types import Sample, Score
 
 N_BOOT = 2000
 BOOT_SEED = 0
+
+
+def summary_entry(graded: TaskScores, data_dir: Path | None) -> dict[str, Any]:
+    """The Codeforces task's summary hook, with its standings and population read under `data_dir`.
+
+    The summary stage computes the rates the same way for every task, so this entry's own are left out.
+    """
+    entry = summarize_codeforces(graded.task, graded.samples, graded.scores, data_dir)
+    return {k: v for k, v in entry.items() if k != "rates"}
 
 
 def summarize_codeforces(

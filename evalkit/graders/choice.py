@@ -18,12 +18,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from evalkit.choices import LETTERS, PERMUTATION_KEY
 from evalkit.graders.base import Answer, Grader
 from evalkit.graders.boxes import find_boxes
 from evalkit.types import Generation, Sample, Score
-
-LETTERS = "ABCD"
-PERMUTATION_KEY = "permutation"
 
 _ANSWER_LINE = re.compile(
     r"\banswer\b(?:\*\*|__|[ \t])*[:：]"  # "Answer:", "**Answer:**", "Final answer :"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import MissingExtraError
 from evalkit.report.runs import Run
-from evalkit.report.table import at_k, headline_metrics, is_rating, task_order
+from evalkit.report.table import at_k, headline_metric, task_order, task_roles
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -64,10 +64,6 @@ def _new_figure(title: str, xlabel: str, ylabel: str) -> tuple[Figure, Axes]:
 def _color(index: int) -> str:
     """The same run gets the same colour in every plot (matplotlib's default cycle)."""
     return f"C{index % 10}"
-
-
-def _scale(metric: str) -> float:
-    return 1.0 if is_rating(metric) else 100.0
 
 
 def _curve(run: Run, task: str, family: str) -> tuple[list[int], list[float], list[list[float]]]:
@@ -186,11 +182,11 @@ def checkpoint_trend_plots(runs: Sequence[Run]) -> list[Plot]:
         return []
     plots = []
     for task in task_order(stepped):
-        metric = next(iter(headline_metrics(stepped, task)), None)
+        metric = headline_metric(stepped, task)
         if metric is None:
             continue
-        scale = _scale(metric)
-        unit = "" if is_rating(metric) else " (%)"
+        rating = task_roles(stepped, task).is_rating(metric)
+        scale, unit = (1.0, "") if rating else (100.0, " (%)")
         fig, ax = _new_figure(f"{task}: {metric} by checkpoint", "training step", f"{metric}{unit}")
         drawn = False
         for series in dict.fromkeys(run.series for run in stepped):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import EvalkitError
+from evalkit.headline import MetricRoles, recorded_roles
 from evalkit.store import RunDir
 
 if TYPE_CHECKING:
@@ -77,6 +78,10 @@ class Run:
     def task_manifest(self, task: str) -> dict[str, Any]:
         entry = (self.manifest.get("tasks") or {}).get(task)
         return entry if isinstance(entry, dict) else {}
+
+    def metric_roles(self, task: str) -> MetricRoles:
+        """The headline and rating metrics of `task`, as this run recorded them (evalkit.headline)."""
+        return recorded_roles(task, self.task_manifest(task))
 
     def max_tokens(self, task: str) -> int | None:
         """The generation budget of `task` in this run, if the manifest records it."""

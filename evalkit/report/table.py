@@ -13,14 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from evalkit.headline import DEFAULT_HEADLINE, MetricRoles, metric_sort_key
 from evalkit.report.runs import Run
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# Values on a rating scale (the Codeforces rating); every other metric, the Codeforces percentile
-# included, is a fraction in [0, 1] shown as percent (DESIGN.md, summary.json).
-RATING_METRICS = frozenset({"rating"})
 RATE_NAMES = ("truncated", "no_answer", "unclosed_think", "error")
 RATE_LABELS = {
     "truncated": "truncated",
@@ -28,7 +26,6 @@ RATE_LABELS = {
     "unclosed_think": "unclosed think",
     "error": "errors",
 }
-TASK_HEADLINES = ("prompt_level_strict", "rating")
 
 FRAME_COLUMNS = (
     "run",
@@ -48,19 +45,6 @@ FRAME_COLUMNS = (
 )
 
 CellKind = Literal["metric", "rate", "text", "count"]
-
-
-def is_rating(metric: str) -> bool:
-    """Whether `metric` is on a rating scale (tolerances in rating points) rather than a fraction."""
-    return metric in RATING_METRICS
-
-
-def metric_sort_key(metric: str) -> tuple[int, int, str]:
-    """pass@1, pass@2, ..., cons@k ..., then named metrics: the order tables and plots use."""
-    match = re.fullmatch(r"(pass|cons)@(\d+)", metric)
-    if match:
-        return (0 if match.group(1) == "pass" else 1, int(match.group(2)), "")
-    return (2, 0, metric)
 
 
 def at_k(metric: str, family: str) -> int | None:
@@ -210,31 +194,46 @@ def task_order(runs: Sequence[Run]) -> list[str]:
     return list(seen)
 
 
-def headline_metrics(runs: Sequence[Run], task: str) -> list[str]:
-    """pass@1, cons@n (the largest cons@k) and the task-specific headline metrics a task reports."""
+def task_roles(runs: Sequence[Run], task: str) -> MetricRoles:
+    """The headline and rating metrics of `task`, as the first run that has it records them."""
+    return next((run.metric_roles(task) for run in runs if task in run.tasks), MetricRoles())
+
+
+def _reported(runs: Sequence[Run], task: str) -> set[str]:
     keys: set[str] = set()
     for run in runs:
         keys.update((run.tasks.get(task, {}).get("metrics") or {}).keys())
-    chosen = [k for k in ("pass@1",) if k in keys]
+    return keys
+
+
+def headline_metric(runs: Sequence[Run], task: str) -> str | None:
+    """The metric `task` leads with in these runs (evalkit.headline): compare, plots and tables use it."""
+    return task_roles(runs, task).lead(_reported(runs, task))
+
+
+def headline_metrics(runs: Sequence[Run], task: str) -> list[str]:
+    """The leaderboard's columns for `task`: its headline metric, then pass@1 and cons@n (the largest
+    cons@k) where the task reports them."""
+    keys = _reported(runs, task)
+    head = headline_metric(runs, task)
+    chosen = [head] if head is not None else []
     cons = [k for k in keys if at_k(k, "cons") is not None]
-    if cons:
-        chosen.append(max(cons, key=lambda k: at_k(k, "cons") or 0))
-    chosen += [k for k in TASK_HEADLINES if k in keys]
-    if not chosen and keys:
-        chosen.append(sorted(keys, key=metric_sort_key)[0])
+    for extra in (DEFAULT_HEADLINE, max(cons, key=lambda k: at_k(k, "cons") or 0) if cons else None):
+        if extra in keys and extra not in chosen:
+            chosen.append(extra)
     return chosen
 
 
-def _metric_cell(entry: dict[str, Any] | None, metric: str) -> Cell:
+def _metric_cell(entry: dict[str, Any] | None, metric: str, roles: MetricRoles) -> Cell:
     if entry is None:
         return Cell("text", text="—")
     if entry.get("error"):
         return Cell("text", text="error")
     m = (entry.get("metrics") or {}).get(metric)
-    return _cell_from(m, metric)
+    return _cell_from(m, roles.is_rating(metric))
 
 
-def _cell_from(m: Any, metric: str) -> Cell:
+def _cell_from(m: Any, rating: bool) -> Cell:
     if not isinstance(m, dict) or not isinstance(m.get("value"), int | float):
         return Cell("text", text="—")
     value = float(m["value"])
@@ -242,7 +241,7 @@ def _cell_from(m: Any, metric: str) -> Cell:
     half = None
     if isinstance(ci, list | tuple) and len(ci) == 2 and all(isinstance(c, int | float) for c in ci):
         half = (float(ci[1]) - float(ci[0])) / 2
-    return Cell("metric", value=value, half_width=half, rating=is_rating(metric))
+    return Cell("metric", value=value, half_width=half, rating=rating)
 
 
 def _mark_best(rows: list[list[Cell]], first_col: int) -> list[list[Cell]]:
@@ -290,7 +289,8 @@ def leaderboard_table(runs: Sequence[Run]) -> TableView:
     """Models x tasks: each task's headline metrics with their 95% CI."""
     # A task no run could summarise keeps one column, so its "error" cells stay visible.
     columns = [(task, metric) for task in task_order(runs) for metric in headline_metrics(runs, task) or [""]]
-    rows = [[_text(run.label)] + [_metric_cell(run.tasks.get(t), m) for t, m in columns] for run in runs]
+    roles = {task: task_roles(runs, task) for task in task_order(runs)}
+    rows = [[_text(run.label)] + [_metric_cell(run.tasks.get(t), m, roles[t]) for t, m in columns] for run in runs]
     header = ["Model"] + [f"{t} {m}".strip() for t, m in columns]
     caption = "Percent (ratings in rating points), ± half-width of the 95% confidence interval over problems."
     return TableView("Leaderboard", header, _mark_best(rows, 1), caption, key="leaderboard")
@@ -322,12 +322,10 @@ def _rate_cell(value: Any) -> Cell:
 
 def task_metrics_table(runs: Sequence[Run], task: str) -> TableView:
     """Every metric one task reports, per run."""
-    keys: set[str] = set()
-    for run in runs:
-        keys.update((run.tasks.get(task, {}).get("metrics") or {}).keys())
-    metrics = sorted(keys, key=metric_sort_key)
+    metrics = sorted(_reported(runs, task), key=metric_sort_key)
+    roles = task_roles(runs, task)
     rows = [
-        [_text(run.label)] + [_metric_cell(run.tasks.get(task), m) for m in metrics]
+        [_text(run.label)] + [_metric_cell(run.tasks.get(task), m, roles) for m in metrics]
         for run in runs
         if task in run.tasks
     ]
@@ -335,12 +333,18 @@ def task_metrics_table(runs: Sequence[Run], task: str) -> TableView:
 
 
 def breakdown_tables(runs: Sequence[Run], task: str) -> list[TableView]:
-    """One table per breakdown field (difficulty, subject, level, domain, instruction id...)."""
-    metric = next(iter(headline_metrics(runs, task)), "pass@1")
+    """One table per breakdown field (difficulty, subject, level, domain, instruction id...), on the first
+    of the task's leaderboard metrics its groups report (a rating may not break down by problem)."""
+    roles = task_roles(runs, task)
     fields: dict[str, dict[str, None]] = {}
+    reported: set[str] = set()
     for run in runs:
         for fld, groups in (run.tasks.get(task, {}).get("breakdown") or {}).items():
             fields.setdefault(str(fld), {}).update(dict.fromkeys(str(g) for g in (groups or {})))
+            for sub in (groups or {}).values():
+                reported.update((sub or {}).get("metrics") or {})
+    candidates = headline_metrics(runs, task)
+    metric = next((m for m in candidates if m in reported), next(iter(candidates), DEFAULT_HEADLINE))
     tables = []
     for fld, group_set in fields.items():
         present = [r for r in runs if fld in (r.tasks.get(task, {}).get("breakdown") or {})]
@@ -348,7 +352,7 @@ def breakdown_tables(runs: Sequence[Run], task: str) -> list[TableView]:
         for group in _natural_sorted(group_set):
             subs = [(r.tasks[task]["breakdown"][fld] or {}).get(group) for r in present]
             problems = next((s.get("num_problems") for s in subs if s), None)
-            cells = [_cell_from((s or {}).get("metrics", {}).get(metric), metric) for s in subs]
+            cells = [_cell_from((s or {}).get("metrics", {}).get(metric), roles.is_rating(metric)) for s in subs]
             rows.append([_text(group), Cell("count", value=_num(problems)), *cells])
         header = [fld, "Problems", *[r.label for r in present]]
         caption = f"{metric} by {fld}."

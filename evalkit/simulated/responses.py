@@ -226,7 +226,7 @@ def _answer(sample: Sample, grader: str, kind: Kind, metadata: dict[str, Any]) -
 
 
 def _choice_answer(kind: Kind, metadata: dict[str, Any]) -> str:
-    from evalkit.graders.choice import LETTERS, PERMUTATION_KEY
+    from evalkit.choices import LETTERS, PERMUTATION_KEY
 
     order = list(metadata.get(PERMUTATION_KEY) or range(len(LETTERS)))
     # Choice 0 is the correct one; wrong answers pick choices 1 and 2 by identity, not by letter.

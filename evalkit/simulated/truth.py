@@ -14,7 +14,8 @@ import math
 from collections.abc import Sequence
 from functools import lru_cache
 
-from evalkit.metrics import IFEVAL_KEYS, pass_k_keys
+from evalkit.ifeval.accuracy import IFEVAL_KEYS
+from evalkit.metrics import pass_k_keys
 from evalkit.simulated.responses import failure_split, family, problem_accuracy
 from evalkit.types import Sample
 

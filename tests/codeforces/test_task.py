@@ -22,7 +22,7 @@ def test_offline_load_keeps_judgeable_problems_and_counts_exclusions(synthetic: 
     assert first.metadata["contest_excluded"] == {"C": "interactive"}
     assert first.metadata["time_limit_s"] == 1.0 and first.metadata["official_tests"][0]["output"] == "3\n"
     assert loaded.samples[3].metadata["checker"] == synthetic.DIVISOR_CHECKER
-    assert task.metric_family == "codeforces" and task.grader == "codeforces" and task.n == 8
+    assert task.headline == "rating" and task.grader == "codeforces" and task.n == 8
 
 
 def test_default_contests_are_the_named_div2_list() -> None:

@@ -59,4 +59,4 @@ def test_bad_kwargs_in_the_data_are_errors(ifeval: Task) -> None:
 
 
 def test_task_defaults(ifeval: Task) -> None:
-    assert (ifeval.n, ifeval.grader, ifeval.metric_family) == (4, "ifeval", "ifeval")
+    assert (ifeval.n, ifeval.grader, ifeval.headline) == (4, "ifeval", "prompt_level_strict")

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from evalkit.errors import EvalkitError
+from evalkit.ifeval.accuracy import ifeval_metrics
 from evalkit.metrics import (
     MetricInputError,
     MetricValue,
     _WithinResampler,
     cons_at_k_problem,
     cons_metric,
-    ifeval_metrics,
     mean_with_uncertainty,
     paired_bootstrap,
     pass_at_k,
