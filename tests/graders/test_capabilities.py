@@ -72,7 +72,7 @@ def test_a_grader_that_does_not_vote_gets_no_cons_at_k(plugin_task: str, pool: L
             dataclasses.replace(get_task(plugin_task), grader=grader), n, samples, generations, scores, 100
         )
         classes = vote_classes(pool, GraderRef(grader), samples, scores, plugin_task)
-        return summarize_task(results, classes, None)["metrics"]  # type: ignore[no-any-return]
+        return summarize_task(results, classes)["metrics"]  # type: ignore[no-any-return]
 
     assert set(summary(PLUGIN)) == {"pass@1", "pass@2"}
     assert set(summary("math")) == {"pass@1", "pass@2", "cons@2"}
