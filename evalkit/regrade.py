@@ -21,7 +21,7 @@ from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
-from evalkit.plan import plan_run
+from evalkit.plan import PlannedTask, plan_run
 from evalkit.resume import run_think, shows_thinking, think_record
 from evalkit.runner import summarize_run
 from evalkit.store import GENERATIONS, RunDir, RunWriter, latest_offsets, read_row_at
@@ -46,7 +46,7 @@ def regrade(
         config = config.model_copy(update={"grading_workers": workers})
     resolved = resolve_data_dir(config.data_dir, config.data_source)
     planned = plan_run(config, resolved)
-    covered = {(pt.name, s.id, i) for pt in planned for s in pt.data.samples for i in range(pt.n)}
+    covered = Covered(planned)
     opens_think = bool((manifest.get("think") or {}).get("prompt_opens_think"))
     with RunWriter(run_dir) as writer:
         writer.begin()
@@ -65,6 +65,21 @@ def regrade(
 
         print_summary(summary, run_dir, roles={pt.name: metric_roles(pt.task) for pt in planned})
     return summary
+
+
+class Covered:
+    """The (task, sample id, sample index) keys a run covers, answered from its plan without a set of
+    every key (a set of 100k tuples is memory the re-grade would otherwise hold to the end)."""
+
+    def __init__(self, planned: list[PlannedTask]) -> None:
+        self._planned = {pt.name: pt for pt in planned}
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, tuple) or len(key) != 3:
+            return False
+        task, sample_id, index = key
+        pt = self._planned.get(task)
+        return pt is not None and sample_id in pt.samples_by_id and 0 <= index < pt.n
 
 
 def _shows_thinking(path: Path, offsets: list[int], config: RunConfig) -> bool:

@@ -7,10 +7,11 @@ metrics computed over a smaller denominator.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from evalkit import metrics
@@ -32,21 +33,32 @@ class GenInfo:
     error: str | None
     completion_tokens: int | None
     latency_s: float
-    text_hash: str | None
+    # A 64-bit digest of the text (duplicate detection): an int is a third the size of its hex string.
+    text_hash: int | None
     max_tokens: int | None = None
 
     @classmethod
     def of(cls, gen: Generation) -> GenInfo:
-        text_hash = hashlib.sha256(gen.text.encode()).hexdigest()[:16] if gen.text else None
+        digest = hashlib.sha256(gen.text.encode()).digest()[:8] if gen.text else None
+        text_hash = int.from_bytes(digest, "little") if digest is not None else None
         return cls(
             gen.key, gen.finish_reason, gen.error, gen.completion_tokens, gen.latency_s, text_hash, gen.max_tokens
         )
 
 
+# Shared by every summary Score without details (never mutated): an empty dict per sample adds up.
+_NO_DETAILS: dict[str, Any] = {}
+
+
 def for_summary(score: Score) -> Score:
-    """The part of a Score summaries read: explanations stay on disk (memory per sample stays small),
-    except an error's, which the summary quotes."""
-    return replace(score, explanation="") if score.explanation and score.verdict != "error" else score
+    """The part of a Score summaries read (value, verdict, vote, details): the extracted answer and
+    the explanation stay on disk, so memory per sample stays small, except an error's explanation,
+    which the summary quotes."""
+    if score.verdict == "error":
+        return score
+    return Score(
+        value=score.value, verdict=sys.intern(score.verdict), vote=score.vote, details=score.details or _NO_DETAILS
+    )
 
 
 @dataclass(frozen=True)
@@ -201,7 +213,7 @@ def _stats(gens: Sequence[GenInfo], max_tokens: int) -> dict[str, Any]:
     tokens = [g.completion_tokens for g in gens if g.completion_tokens is not None and g.error is None]
     latencies = [g.latency_s for g in gens if g.error is None]
     # Identical completions of one problem at temperature > 0 usually mean the seed was ignored.
-    per_problem: dict[str, list[str]] = defaultdict(list)
+    per_problem: dict[str, list[int]] = defaultdict(list)
     for g in gens:
         if g.text_hash:
             per_problem[g.key[1]].append(g.text_hash)

@@ -7,7 +7,9 @@ workers, Ray) and be stored as one line of JSONL.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
@@ -105,8 +107,9 @@ class Generation:
     metadata: dict[str, Any] = field(default_factory=dict)
     max_tokens: int | None = None
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str, int]:
+        """(task, sample id, sample index); one tuple per generation, shared by whatever is keyed by it."""
         return (self.task, self.sample_id, self.sample_index)
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,16 +117,17 @@ class Generation:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Generation:
+        # Task names and sample ids repeat n times each: interned, a run's keys share their strings.
         return cls(
-            task=d["task"],
+            task=sys.intern(d["task"]),
             task_version=d["task_version"],
-            sample_id=str(d["sample_id"]),
+            sample_id=sys.intern(str(d["sample_id"])),
             sample_index=int(d["sample_index"]),
             seed=int(d["seed"]),
             prompt_hash=d["prompt_hash"],
             text=d.get("text"),
             reasoning=d.get("reasoning"),
-            finish_reason=d.get("finish_reason"),
+            finish_reason=_intern(d.get("finish_reason")),
             prompt_tokens=d.get("prompt_tokens"),
             completion_tokens=d.get("completion_tokens"),
             latency_s=float(d.get("latency_s") or 0.0),
@@ -176,7 +180,7 @@ Verdict = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Score:
     """A grader's judgement of one generation.
 
@@ -205,3 +209,7 @@ class Score:
             vote=d.get("vote"),
             details=dict(d.get("details") or {}),
         )
+
+
+def _intern(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)

@@ -33,8 +33,10 @@ class PoolBase(ABC):
     workers: int
 
     def __init__(self) -> None:
-        # cache key -> the future of the first job with that key (see submit)
-        self._memo: OrderedDict[Hashable, Future[Score]] = OrderedDict()
+        # cache key -> the future of the first job with that key while it runs, then its Score (see
+        # submit). Only the Score is kept once known: a finished future would hold on to every
+        # callback ever added to it, and with them the generations of all the jobs that followed it.
+        self._memo: OrderedDict[Hashable, Future[Score] | Score] = OrderedDict()
         self._memo_lock = threading.Lock()
 
     @abstractmethod
@@ -65,6 +67,8 @@ class PoolBase(ABC):
                 first = self._memo.get(key)
                 if first is not None:
                     self._memo.move_to_end(key)
+            if isinstance(first, Score):
+                return _done(first)
             if first is not None:
                 return _follow(first)
         out = _chain(
@@ -76,14 +80,18 @@ class PoolBase(ABC):
                 self._memo[key] = out
                 if len(self._memo) > MEMO_SIZE:
                     self._memo.popitem(last=False)
-            out.add_done_callback(lambda f: self._forget_failure(key, f))
+            out.add_done_callback(lambda f: self._settle(key, f))
         return out
 
-    def _forget_failure(self, key: Hashable, done: Future[Score]) -> None:
-        if done.exception() is None and done.result().verdict not in ("timeout", "error"):
-            return
+    def _settle(self, key: Hashable, done: Future[Score]) -> None:
+        """Keep the first job's Score for its key, or forget the key when the job failed (a timeout
+        or an error is never reused)."""
         with self._memo_lock:
-            if self._memo.get(key) is done:
+            if self._memo.get(key) is not done:
+                return
+            if done.exception() is None and done.result().verdict not in ("timeout", "error"):
+                self._memo[key] = done.result()
+            else:
                 del self._memo[key]
 
     def same_class(
