@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from evalkit.types import Sample, Score
 
 if TYPE_CHECKING:
+    from evalkit.ledger import TaskLedger
     from evalkit.tasks import Task
 
 
@@ -22,7 +23,8 @@ class TaskScores:
     """One task's graded problems, complete: every problem has its n scores, in sample-index order.
 
     `classes` maps each problem's vote keys to equivalence-class indices (`evalkit.summary.vote_classes`);
-    None when the task's grader does not vote.
+    None when the task's grader does not vote. `scores` builds a problem's Scores when asked;
+    `ledger` holds the same facts as arrays (evalkit.ledger), for hooks that want them in bulk.
     """
 
     task: Task
@@ -30,6 +32,7 @@ class TaskScores:
     samples: Sequence[Sample]
     scores: Mapping[str, Sequence[Score]]
     classes: Mapping[str, Mapping[str, int]] | None
+    ledger: TaskLedger
 
     def of(self, samples: Sequence[Sample]) -> list[Sequence[Score]]:
         """The scores of `samples` (a subset of this task's problems), problem by problem."""

@@ -49,9 +49,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 BoolArray = npt.NDArray[np.bool_]
 
-# Bootstrap replicates are drawn in chunks of about this many array elements (32 MB of float64), so
-# n_boot x problems x samples never has to fit in memory at once.
-_CHUNK_ELEMENTS = 1 << 22
+# Bootstrap replicates are drawn in chunks of about this many array elements (2 MB of float64, a few
+# temporaries of that size at once), so n_boot x problems x samples never has to fit in memory at once
+# and a summary's memory does not grow with the number of problems; larger chunks are no faster.
+_CHUNK_ELEMENTS = 1 << 18
 
 
 class MetricInputError(EvalkitError, ValueError):

@@ -15,17 +15,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.progress import Progress
 
 from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
+from evalkit.ledger import GenInfo
 from evalkit.plan import PlannedTask, plan_run
-from evalkit.resume import run_think, shows_thinking, think_record
+from evalkit.resume import new_ledger, run_think, shows_thinking, think_record
 from evalkit.runner import summarize_run
-from evalkit.store import GENERATIONS, RunDir, RunWriter, latest_offsets, read_row_at
-from evalkit.summary import GenInfo, for_summary
+from evalkit.store import GENERATIONS, RunDir, RunWriter, read_row_at, row_key, scan_jsonl
 from evalkit.types import Generation, Score
 
 Key = tuple[str, str, int]
@@ -50,7 +51,7 @@ def regrade(
     opens_think = bool((manifest.get("think") or {}).get("prompt_opens_think"))
     with RunWriter(run_dir) as writer:
         writer.begin()
-        offsets = sorted(o for key, o in latest_offsets(writer.path / GENERATIONS).items() if key in covered)
+        offsets = covered.latest_offsets(writer.path / GENERATIONS)
         think = run_think(config, opens_think or _shows_thinking(writer.path / GENERATIONS, offsets, config))
         with writer.replacing_grades(covered) as sink:
             summary = asyncio.run(_regrade(writer, sink, offsets, config, planned, think, quiet))
@@ -73,13 +74,35 @@ class Covered:
 
     def __init__(self, planned: list[PlannedTask]) -> None:
         self._planned = {pt.name: pt for pt in planned}
+        self._rows = {pt.name: {s.id: p for p, s in enumerate(pt.data.samples)} for pt in planned}
 
     def __contains__(self, key: object) -> bool:
+        return self._cell(key) is not None
+
+    def _cell(self, key: object) -> tuple[str, int, int] | None:
         if not isinstance(key, tuple) or len(key) != 3:
-            return False
+            return None
         task, sample_id, index = key
-        pt = self._planned.get(task)
-        return pt is not None and sample_id in pt.samples_by_id and 0 <= index < pt.n
+        rows, pt = self._rows.get(task), self._planned.get(task)
+        row = rows.get(sample_id) if rows is not None else None
+        return (task, row, index) if row is not None and pt is not None and 0 <= index < pt.n else None
+
+    def latest_offsets(self, path: Path) -> list[int]:
+        """Byte offsets, in file order, of the latest stored row of every covered key.
+
+        Kept in one array per task (8 bytes a sample) rather than a dict of keys, which would cost
+        about 300 bytes a sample for as long as the scan runs.
+        """
+        latest = {name: np.full((len(pt.data.samples), pt.n), -1, dtype=np.int64) for name, pt in self._planned.items()}
+        for offset, row in scan_jsonl(path):
+            try:
+                cell = self._cell(row_key(row))
+            except (KeyError, TypeError, ValueError):
+                continue
+            if cell is not None:
+                latest[cell[0]][cell[1], cell[2]] = offset
+        found = np.concatenate([a[a >= 0] for a in latest.values()]) if latest else np.empty(0, dtype=np.int64)
+        return [int(o) for o in np.sort(found)]
 
 
 def _shows_thinking(path: Path, offsets: list[int], config: RunConfig) -> bool:
@@ -100,23 +123,22 @@ async def _regrade(
 
     by_name = {pt.name: pt for pt in planned}
     path = writer.path / GENERATIONS
-    infos: dict[Key, GenInfo] = {}
-    scores: dict[Key, Score] = {}
+    ledger = new_ledger(planned)
     with make_grading_pool(config) as pool, Progress(disable=quiet) as progress:
         bar = progress.add_task("re-grade", total=len(offsets))
 
         def graded(gen: Generation, score: Score) -> None:
-            scores[gen.key] = for_summary(score)
+            ledger.add_score(gen.key, score)
             progress.advance(bar)
 
         stage = GradingStage(pool, sink, by_name, think, config.grading_timeout_s, graded)
         for offset in offsets:
             gen = Generation.from_dict(read_row_at(path, offset))
-            infos[gen.key] = GenInfo.of(gen)
+            ledger.add_generation(GenInfo.of(gen))
             if gen.error is None:
                 await stage.submit(gen)
                 stage.drain()
             else:
                 progress.advance(bar)
         await stage.finish()
-        return summarize_run(planned, infos, scores, pool, config)
+        return summarize_run(planned, ledger, pool, config)

@@ -19,10 +19,10 @@ from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
 from evalkit.identity import differences
+from evalkit.ledger import GenInfo, Ledger
 from evalkit.plan import PlannedTask
 from evalkit.store import GENERATIONS, RunDir, generation_hash, scan_jsonl, score_from_row
-from evalkit.summary import GenInfo, for_summary
-from evalkit.types import Generation, Request, Score
+from evalkit.types import Generation, Request
 
 Key = tuple[str, str, int]
 
@@ -43,15 +43,19 @@ class StoredRow:
 
 @dataclass
 class RunState:
-    """What is already in the run directory, split into reusable and to-redo."""
+    """What is already in the run directory, split into reusable (recorded in `ledger`) and to-redo."""
 
-    generations: dict[Key, GenInfo] = field(default_factory=dict)
-    grades: dict[Key, Score] = field(default_factory=dict)
+    ledger: Ledger
     todo: list[Request] = field(default_factory=list)
     to_grade: list[int] = field(default_factory=list)  # byte offsets in generations.jsonl
     mismatches: list[str] = field(default_factory=list)
     reasoning: bool = False  # evidence that the model thinks (the `auto` decision)
     think: ThinkSettings = field(default_factory=ThinkSettings)
+
+
+def new_ledger(planned: Sequence[PlannedTask]) -> Ledger:
+    """An empty ledger for the problems and samples a run covers."""
+    return Ledger({pt.name: ([s.id for s in pt.data.samples], pt.n) for pt in planned})
 
 
 def run_think(config: RunConfig, reasoning_model: bool) -> ThinkSettings:
@@ -88,7 +92,7 @@ def read_state(
     reused: it is retried like a failed generation.
     """
     rows = _stored_rows(run.path / GENERATIONS, config.think_marker)
-    state = RunState()
+    state = RunState(ledger=new_ledger(planned))
     kept: list[tuple[PlannedTask, Request, StoredRow]] = []
     for pt in planned:
         for req in pt.requests(config.seed):
@@ -106,13 +110,13 @@ def read_state(
     state.think = run_think(config, state.reasoning)
     grade_rows = {key: row for key, row in run.grades().items() if row.get("verdict") != "error"}
     for pt, req, row in kept:
-        state.generations[req.key] = row.info
+        state.ledger.add_generation(row.info)
         timeout = pt.job_timeout(pt.sample(req.sample_id), config.grading_timeout_s)
         stored = grade_rows.get(req.key)
         if stored is not None and stored.get("grade_key") == pt.grade_key(
             req.sample_id, row.generation_hash, state.think, timeout
         ):
-            state.grades[req.key] = for_summary(score_from_row(stored))
+            state.ledger.add_score(req.key, score_from_row(stored))
         else:
             state.to_grade.append(row.offset)
     return state

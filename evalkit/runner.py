@@ -29,12 +29,13 @@ from evalkit.failfast import FailFast
 from evalkit.graders.jobs import GradingPool
 from evalkit.grading import GradingStage, make_grading_pool
 from evalkit.identity import generation_identity, identity_hash
+from evalkit.ledger import GenInfo, Ledger
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.progress import RunProgress
 from evalkit.resume import RunState, check_same_run, read_state, run_think, shows_thinking, think_record
 from evalkit.simulated import SIMULATED_MODEL
 from evalkit.store import GENERATIONS, MANIFEST, SUMMARY, RunDir, RunWriter, read_row_at
-from evalkit.summary import GenInfo, TaskResults, for_summary, summarize_task, vote_classes
+from evalkit.summary import summarize_task, vote_classes
 from evalkit.types import Generation, Request, Score
 
 Key = tuple[str, str, int]
@@ -191,7 +192,7 @@ async def _generate_and_grade(
     )
 
     def graded(gen: Generation, score: Score) -> None:
-        state.grades[gen.key] = for_summary(score)
+        state.ledger.add_score(gen.key, score)
         progress.graded(score)
 
     failfast = FailFast()
@@ -211,7 +212,7 @@ async def _generate_and_grade(
                     gen, metadata={**req.metadata, **gen.metadata}, prompt_hash=req.prompt_hash, seed=req.seed
                 )
                 writer.append_generation(gen, params_hash=by_name[gen.task].params_hash, identity_hash=identity)
-                state.generations[gen.key] = GenInfo.of(gen)
+                state.ledger.add_generation(GenInfo.of(gen))
                 progress.generated(gen)
                 if not state.reasoning and shows_thinking(gen, config.think_marker):
                     state.reasoning = True
@@ -235,7 +236,7 @@ async def _generate_and_grade(
         if unmatched is not None and unmatched():
             manifest["replay_unmatched"] = unmatched()
             _warn_unmatched(manifest["replay_unmatched"])
-        summary = summarize_run(planned, state.generations, state.grades, pool, config)
+        summary = summarize_run(planned, state.ledger, pool, config)
         summary["think"] = manifest["think"]
     writer.write_summary(summary)
     manifest["status"] = "complete" if summary["complete"] else "incomplete"
@@ -279,25 +280,13 @@ def _interrupted_on_error(writer: RunWriter, manifest: dict[str, Any]) -> Iterat
 
 
 def summarize_run(
-    planned: Sequence[PlannedTask],
-    generations: Mapping[Key, GenInfo],
-    grades: Mapping[Key, Score],
-    pool: GradingPool,
-    config: RunConfig,
+    planned: Sequence[PlannedTask], ledger: Ledger, pool: GradingPool, config: RunConfig
 ) -> dict[str, Any]:
     """summary.json for a run (used by `run` and `grade`)."""
     tasks: dict[str, Any] = {}
     for pt in planned:
-        classes = vote_classes(pool, pt.grader, pt.data.samples, grades, pt.name)
-        res = TaskResults(
-            task=pt.task,
-            n=pt.n,
-            samples=pt.data.samples,
-            generations=generations,
-            scores=grades,
-            max_tokens=pt.params.max_tokens,
-        )
-        tasks[pt.name] = summarize_task(res, classes)
+        classes = vote_classes(pool, pt.grader, pt.data.samples, ledger[pt.name])
+        tasks[pt.name] = summarize_task(pt.task, pt.data.samples, ledger[pt.name], classes, pt.params.max_tokens)
     return {
         "model": config.model,
         "simulated": config.model == SIMULATED_MODEL,

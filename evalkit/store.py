@@ -70,14 +70,17 @@ def read_row_at(path: Path, offset: int) -> dict[str, Any]:
         return row
 
 
-def latest_offsets(path: Path) -> dict[Key, int]:
-    """Byte offset of the latest row per key: a later row (a retry that succeeded) replaces an earlier one."""
+def latest_offsets(path: Path, keep: Callable[[Key], bool] | None = None) -> dict[Key, int]:
+    """Byte offset of the latest row per key (of the keys `keep` accepts): a later row (a retry that
+    succeeded) replaces an earlier one."""
     out: dict[Key, int] = {}
     for offset, row in scan_jsonl(path):
         try:
-            out[row_key(row)] = offset
+            key = row_key(row)
         except (KeyError, TypeError, ValueError):
             continue
+        if keep is None or keep(key):
+            out[key] = offset
     return out
 
 
@@ -339,7 +342,7 @@ class RunWriter(RunDir):
                     handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 
                 yield write
-                kept = sorted(o for key, o in latest_offsets(path).items() if key not in covered)
+                kept = sorted(latest_offsets(path, lambda key: key not in covered).values())
                 if kept:
                     with path.open("rb") as source:
                         for offset in kept:

@@ -6,79 +6,24 @@ metrics computed over a smaller denominator.
 
 from __future__ import annotations
 
-import hashlib
-import sys
-from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from evalkit import metrics
 from evalkit.graders.base import GraderRef, make_grader
 from evalkit.graders.jobs import GradingPool
 from evalkit.hooks import TaskScores
+from evalkit.ledger import TaskLedger
 from evalkit.tasks import Task
-from evalkit.types import Generation, Sample, Score
-
-Key = tuple[str, str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class GenInfo:
-    """What a summary needs of one generation; the text itself is not kept, so memory stays flat."""
-
-    key: Key
-    finish_reason: str | None
-    error: str | None
-    completion_tokens: int | None
-    latency_s: float
-    # A 64-bit digest of the text (duplicate detection): an int is a third the size of its hex string.
-    text_hash: int | None
-    max_tokens: int | None = None
-
-    @classmethod
-    def of(cls, gen: Generation) -> GenInfo:
-        digest = hashlib.sha256(gen.text.encode()).digest()[:8] if gen.text else None
-        text_hash = int.from_bytes(digest, "little") if digest is not None else None
-        return cls(
-            gen.key, gen.finish_reason, gen.error, gen.completion_tokens, gen.latency_s, text_hash, gen.max_tokens
-        )
-
-
-# Shared by every summary Score without details (never mutated): an empty dict per sample adds up.
-_NO_DETAILS: dict[str, Any] = {}
-
-
-def for_summary(score: Score) -> Score:
-    """The part of a Score summaries read (value, verdict, vote, details): the extracted answer and
-    the explanation stay on disk, so memory per sample stays small, except an error's explanation,
-    which the summary quotes."""
-    if score.verdict == "error":
-        return score
-    return Score(
-        value=score.value, verdict=sys.intern(score.verdict), vote=score.vote, details=score.details or _NO_DETAILS
-    )
-
-
-@dataclass(frozen=True)
-class TaskResults:
-    """Everything stored for one task of a run, ready to summarise."""
-
-    task: Task
-    n: int
-    samples: Sequence[Sample]
-    generations: Mapping[Key, GenInfo]
-    scores: Mapping[Key, Score]
-    max_tokens: int
+from evalkit.types import Sample, Score
 
 
 def vote_classes(
-    pool: GradingPool,
-    grader: GraderRef,
-    samples: Sequence[Sample],
-    scores: Mapping[Key, Score],
-    task: str,
+    pool: GradingPool, grader: GraderRef, samples: Sequence[Sample], ledger: TaskLedger
 ) -> dict[str, dict[str, int]] | None:
     """Merge each problem's distinct vote keys into equivalence classes (in the grading workers);
     None when the grader does not vote (no cons@k)."""
@@ -86,9 +31,7 @@ def vote_classes(
         return None
     futures: dict[str, tuple[list[str], Future[list[int]]]] = {}
     for sample in samples:
-        keys = sorted(
-            {s.vote for (t, sid, _), s in scores.items() if t == task and sid == sample.id and s.vote is not None}
-        )
+        keys = ledger.problem_votes(ledger.rows[sample.id])
         if len(keys) > 1:
             futures[sample.id] = (keys, pool.same_class(grader, sample, keys))
         elif keys:
@@ -102,32 +45,55 @@ def _done(value: list[int]) -> Future[list[int]]:
     return fut
 
 
-def summarize_task(res: TaskResults, classes: Mapping[str, Mapping[str, int]] | None) -> dict[str, Any]:
+def summarize_task(
+    task: Task,
+    samples: Sequence[Sample],
+    ledger: TaskLedger,
+    classes: Mapping[str, Mapping[str, int]] | None,
+    max_tokens: int,
+) -> dict[str, Any]:
     """The summary.json entry of one task: the task's summary hook (or pass@k / cons@k) fills in its numbers.
 
-    `classes` is None when the task's grader does not vote (no cons@k)."""
-    task, n = res.task, res.n
-    gens = [res.generations[k] for k in _keys(res) if k in res.generations]
+    `ledger` holds the task's samples (rows in `samples` order); `classes` is None when the task's
+    grader does not vote (no cons@k)."""
     entry: dict[str, Any] = {
-        "n": n,
-        "num_problems": len(res.samples),
+        "n": ledger.n,
+        "num_problems": len(samples),
         # The exact problems (each with samples 0..n-1) every number here covers; compare and gate
         # read these and nothing else from the run's files.
-        "sample_ids": [s.id for s in res.samples],
+        "sample_ids": [s.id for s in samples],
         "metrics": {},
-        "rates": _rates(res, gens),
-        "stats": _stats(gens, res.max_tokens),
+        "rates": _rates(ledger),
+        "stats": _stats(ledger, max_tokens),
         "breakdown": {},
         "error": None,
     }
-    missing = _missing(res)
+    missing = _missing(ledger)
     if missing:
         entry["error"] = missing
         return entry
-    scores = {s.id: [res.scores[(task.name, s.id, i)] for i in range(n)] for s in res.samples}
-    graded = TaskScores(task=task, n=n, samples=res.samples, scores=scores, classes=classes)
+    graded = TaskScores(
+        task=task, n=ledger.n, samples=samples, scores=_LazyScores(ledger), classes=classes, ledger=ledger
+    )
     entry.update((task.summarize or pass_summary)(graded))
     return entry
+
+
+class _LazyScores(Mapping[str, Sequence[Score]]):
+    """A problem's Scores, built from the ledger when a summary hook asks for them."""
+
+    def __init__(self, ledger: TaskLedger) -> None:
+        self._ledger = ledger
+
+    def __getitem__(self, sample_id: str) -> Sequence[Score]:
+        row = self._ledger.rows[sample_id]
+        return [self._ledger.score((row, i)) for i in range(self._ledger.n)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ledger.rows)
+
+    def __len__(self) -> int:
+        return len(self._ledger.rows)
 
 
 def pass_summary(graded: TaskScores) -> dict[str, Any]:
@@ -144,25 +110,19 @@ def pass_summary(graded: TaskScores) -> dict[str, Any]:
     return {"metrics": _pass_metrics(graded, graded.samples), "breakdown": breakdown}
 
 
-def _keys(res: TaskResults) -> list[Key]:
-    return [(res.task.name, s.id, i) for s in res.samples for i in range(res.n)]
-
-
-def _missing(res: TaskResults) -> str | None:
-    keys = _keys(res)
-    failed = sum(1 for k in keys if k in res.generations and res.generations[k].error is not None)
-    grade_errors = [res.scores[k] for k in keys if k in res.scores and res.scores[k].verdict == "error"]
-    ungraded = sum(1 for k in keys if k not in res.scores)
+def _missing(ledger: TaskLedger) -> str | None:
+    grade_errors = ledger.count("error")
+    ungraded = int(np.count_nonzero(~ledger.graded))
     if not ungraded and not grade_errors:
         return None
-    total = len(keys)
-    parts = [f"{total - ungraded - len(grade_errors)} of {total} samples graded"]
+    total = ledger.graded.size
+    failed = int(np.count_nonzero(ledger.generated & ledger.failed))
+    parts = [f"{total - ungraded - grade_errors} of {total} samples graded"]
     if failed:
         parts.append(f"{failed} failed to generate (server or engine errors)")
     if grade_errors:
-        parts.append(
-            f"{len(grade_errors)} could not be graded (grader or sandbox errors; first: {grade_errors[0].explanation})"
-        )
+        first = ledger.errors[min(ledger.errors)] if ledger.errors else ""
+        parts.append(f"{grade_errors} could not be graded (grader or sandbox errors; first: {first})")
     return (
         "; ".join(parts) + ". Metrics need all n samples of every problem, and an error is not an answer: "
         "rerun the same command to retry them."
@@ -172,60 +132,61 @@ def _missing(res: TaskResults) -> str | None:
 def _pass_metrics(
     graded: TaskScores, samples: Sequence[Sample], *, only_headline: bool = False
 ) -> dict[str, dict[str, Any]]:
-    n = graded.n
-    per_problem = graded.of(samples)
-    values = [[s.value for s in scores] for scores in per_problem]
+    ledger, n = graded.ledger, graded.n
+    rows = [ledger.rows[s.id] for s in samples]
+    values = ledger.value[rows]
     out: dict[str, dict[str, Any]] = {}
     ks = [1] if only_headline else metrics.pass_k_keys(n)
     for k in ks:
-        out[f"pass@{k}"] = metrics.pass_k_metric(values, k, n=n).to_dict()
+        out[f"pass@{k}"] = metrics.pass_k_metric(values.tolist(), k, n=n).to_dict()
     if graded.classes is None:
         # The grader does not vote (programs, instruction checks): cons@k would be a constant 0.
         return out
     votes = []
-    for sample, scores in zip(samples, per_problem, strict=True):
+    for sample, row in zip(samples, rows, strict=True):
         mapping = graded.classes.get(sample.id, {})
         # Equivalent keys share a class index; label by class so they count as one vote.
-        labels = [None if s.vote is None else f"c{mapping[s.vote]}" if s.vote in mapping else s.vote for s in scores]
-        votes.append((labels, [s.value >= 1.0 for s in scores]))
+        strings = [None if v < 0 else ledger.votes[v] for v in ledger.vote[row].tolist()]
+        labels = [None if v is None else f"c{mapping[v]}" if v in mapping else v for v in strings]
+        votes.append((labels, (ledger.value[row] >= 1.0).tolist()))
     cons_ks = [n] if only_headline else sorted({*(k for k in metrics.pass_k_keys(n) if k > 1), n})
     for k in cons_ks:
         out[f"cons@{k}"] = metrics.cons_metric(votes, k, n=n).to_dict()
     return out
 
 
-def _rates(res: TaskResults, gens: Sequence[GenInfo]) -> dict[str, float]:
-    total = len(res.samples) * res.n
+def _rates(ledger: TaskLedger) -> dict[str, float]:
+    total = ledger.graded.size
     if total == 0:
         return {}
-    verdicts = Counter(res.scores[g.key].verdict for g in gens if g.key in res.scores)
     return {
-        "truncated": sum(1 for g in gens if g.finish_reason == "length") / total,
-        "no_answer": verdicts["no_answer"] / total,
-        "unclosed_think": verdicts["unclosed_think"] / total,
+        "truncated": int(np.count_nonzero(ledger.generated & ledger.cut_off)) / total,
+        "no_answer": ledger.count("no_answer") / total,
+        "unclosed_think": ledger.count("unclosed_think") / total,
         # Generations that failed plus grades that failed: neither is an answer.
-        "error": (sum(1 for g in gens if g.error is not None) + verdicts["error"]) / total,
-        "grader_timeout": verdicts["timeout"] / total,
+        "error": (int(np.count_nonzero(ledger.generated & ledger.failed)) + ledger.count("error")) / total,
+        "grader_timeout": ledger.count("timeout") / total,
     }
 
 
-def _stats(gens: Sequence[GenInfo], max_tokens: int) -> dict[str, Any]:
-    tokens = [g.completion_tokens for g in gens if g.completion_tokens is not None and g.error is None]
-    latencies = [g.latency_s for g in gens if g.error is None]
+def _stats(ledger: TaskLedger, max_tokens: int) -> dict[str, Any]:
+    ok = ledger.generated & ~ledger.failed
+    tokens = ledger.tokens[ok & (ledger.tokens >= 0)]
+    # Summed in Python, sample by sample in order, as summaries always have been (numpy sums pairwise).
+    latencies = ledger.latency[ok].tolist()
     # Identical completions of one problem at temperature > 0 usually mean the seed was ignored.
-    per_problem: dict[str, list[int]] = defaultdict(list)
-    for g in gens:
-        if g.text_hash:
-            per_problem[g.key[1]].append(g.text_hash)
-    identical = sum(len(texts) - len(set(texts)) for texts in per_problem.values())
+    identical = 0
+    for hashes in ledger.text_hash:
+        texts = hashes[hashes != 0]
+        identical += int(texts.size - np.unique(texts).size)
     # Budgets fitted to the model's context (see evalkit.adapters.fit).
-    fitted = [g.max_tokens for g in gens if g.error is None and g.max_tokens is not None and g.max_tokens < max_tokens]
+    fitted = ledger.budget[ok & (ledger.budget >= 0) & (ledger.budget < max_tokens)]
     return {
-        "mean_completion_tokens": sum(tokens) / len(tokens) if tokens else None,
-        "max_completion_tokens": max(tokens) if tokens else None,
+        "mean_completion_tokens": float(tokens.mean()) if tokens.size else None,
+        "max_completion_tokens": int(tokens.max()) if tokens.size else None,
         "max_tokens": max_tokens,
-        "max_tokens_fitted": len(fitted),
-        "min_max_tokens": min(fitted) if fitted else None,
+        "max_tokens_fitted": int(fitted.size),
+        "min_max_tokens": int(fitted.min()) if fitted.size else None,
         "mean_latency_s": sum(latencies) / len(latencies) if latencies else None,
         "duplicate_completions": identical,
     }

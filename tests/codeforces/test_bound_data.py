@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from evalkit.config import RunConfig
+from evalkit.ledger import GenInfo, TaskLedger
 from evalkit.plan import plan_task
-from evalkit.summary import GenInfo, TaskResults, summarize_task
+from evalkit.summary import summarize_task
 from evalkit.tasks import TaskSpec
 from evalkit.types import Score
 
@@ -31,11 +32,12 @@ RESULTS = {
 
 def _entry(task: Any, samples: Any, results: dict[str, list[bool]]) -> dict[str, Any]:
     n = len(next(iter(results.values())))
-    keys = [(task.name, s.id, i) for s in samples for i in range(n)]
-    scores = {k: Score(1.0, "AC") if results[k[1]][k[2]] else Score(0.0, "WA") for k in keys}
-    gens = {k: GenInfo(k, "stop", None, 10, 0.1, None) for k in keys}
-    res = TaskResults(task=task, n=n, samples=samples, generations=gens, scores=scores, max_tokens=100)
-    return summarize_task(res, {})
+    ledger = TaskLedger([s.id for s in samples], n)
+    for p, sample in enumerate(samples):
+        for i in range(n):
+            ledger.add_generation((p, i), GenInfo((task.name, sample.id, i), False, False, 10, 0.1, 0, None))
+            ledger.add_score((p, i), Score(1.0, "AC") if results[sample.id][i] else Score(0.0, "WA"))
+    return summarize_task(task, samples, ledger, None, 100)
 
 
 def test_the_summary_reads_the_standings_of_the_data_dir_the_problems_came_from(

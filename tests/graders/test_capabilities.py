@@ -11,8 +11,9 @@ import pytest
 from evalkit.config import RunConfig
 from evalkit.graders.base import GRADERS, GraderRef, ThinkSettings, make_grader, register_grader
 from evalkit.graders.pool import LocalGradingPool
+from evalkit.ledger import GenInfo, TaskLedger
 from evalkit.plan import plan_task
-from evalkit.summary import GenInfo, TaskResults, summarize_task, vote_classes
+from evalkit.summary import summarize_task, vote_classes
 from evalkit.tasks import TASKS, Task, get_task, parse_task_list, task
 from evalkit.types import Generation, Sample, Score
 
@@ -63,16 +64,16 @@ def test_a_plugin_grader_that_runs_code_gets_the_runs_sandbox_options(plugin_tas
 def test_a_grader_that_does_not_vote_gets_no_cons_at_k(plugin_task: str, pool: LocalGradingPool) -> None:
     samples = [Sample("p1", "", ""), Sample("p2", "", "")]
     n = 2
-    keys = [(plugin_task, s.id, i) for s in samples for i in range(n)]
-    generations = {k: GenInfo(k, "stop", None, 10, 0.1, str(k)) for k in keys}
-    scores = {k: Score(float(k[2] == 0), "AC" if k[2] == 0 else "WA") for k in keys}
+    ledger = TaskLedger([s.id for s in samples], n)
+    for p in range(len(samples)):
+        for i in range(n):
+            ledger.add_generation((p, i), GenInfo((plugin_task, samples[p].id, i), False, False, 10, 0.1, 1, None))
+            ledger.add_score((p, i), Score(float(i == 0), "AC" if i == 0 else "WA"))
 
     def summary(grader: str) -> dict[str, object]:
-        results = TaskResults(
-            dataclasses.replace(get_task(plugin_task), grader=grader), n, samples, generations, scores, 100
-        )
-        classes = vote_classes(pool, GraderRef(grader), samples, scores, plugin_task)
-        return summarize_task(results, classes)["metrics"]  # type: ignore[no-any-return]
+        task = dataclasses.replace(get_task(plugin_task), grader=grader)
+        classes = vote_classes(pool, GraderRef(grader), samples, ledger)
+        return summarize_task(task, samples, ledger, classes, 100)["metrics"]  # type: ignore[no-any-return]
 
     assert set(summary(PLUGIN)) == {"pass@1", "pass@2"}
     assert set(summary("math")) == {"pass@1", "pass@2", "cons@2"}
