@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.plan import plan_task
 from evalkit.summary import GenInfo, TaskResults, summarize_task
 from evalkit.tasks import TaskSpec
@@ -89,8 +89,7 @@ def test_grade_recomputes_the_rating_from_the_run_and_a_moved_data_dir(synthetic
     config = RunConfig(
         model="replayed",
         tasks=f"codeforces@contests={built.task_option}@n=2",
-        backend="replay",
-        replay=replay,
+        backend=BackendConfig(name="replay", replay=replay),
         data_dir=data,
         output=out,
     )
