@@ -14,6 +14,7 @@ resolved them to.)
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -90,7 +91,14 @@ def _refusal(model: type[EngineOptions], backend: str, error: ValidationError) -
         name = ".".join(map(str, item["loc"]))
         if item["type"] == "extra_forbidden":
             owners = [b for b, m in _KNOWN.items() if b != backend and name in m.model_fields]
-            where = f" (an option of the {' and '.join(owners)} backend)" if owners else ""
+            close = difflib.get_close_matches(name, list(model.model_fields), n=1)
+            where = (
+                f" (an option of the {' and '.join(owners)} backend)"
+                if owners
+                else f" (did you mean '{close[0]}'?)"
+                if close
+                else ""
+            )
             problems.append(f"'{name}' is not an option of the {backend} backend{where}")
         else:
             problems.append(f"'{name}': {item['msg']} (got {item['input']!r})")
