@@ -93,7 +93,7 @@ def _refusal(model: type[EngineOptions], backend: str, error: ValidationError) -
             owners = [b for b, m in _KNOWN.items() if b != backend and name in m.model_fields]
             close = difflib.get_close_matches(name, list(model.model_fields), n=1)
             where = (
-                f" (an option of the {' and '.join(owners)} backend)"
+                f" (an option of the {' and '.join(owners)} backend{'s' if len(owners) > 1 else ''})"
                 if owners
                 else f" (did you mean '{close[0]}'?)"
                 if close
