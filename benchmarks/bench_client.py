@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.adapters.openai_compat import OpenAICompatAdapter
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.testing.server import Reply, ScriptedServer
 from evalkit.types import Message, Request, SamplingParams
 
@@ -95,7 +95,8 @@ async def _raw_aiohttp(url: str, requests: list[Request], concurrency: int) -> f
 
 
 async def _evalkit(url: str, requests: list[Request], concurrency: int) -> float:
-    config = RunConfig(model="bench", tasks="bench", backend="openai", base_urls=(url,), concurrency=concurrency)
+    backend = BackendConfig(name="openai", base_urls=(url,), concurrency=concurrency)
+    config = RunConfig(model="bench", tasks="bench", backend=backend)
     adapter = OpenAICompatAdapter(config)
     done = 0
     try:

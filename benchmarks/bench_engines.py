@@ -95,9 +95,10 @@ def _best_rate(runs: list[tuple[float, int]]) -> tuple[float, float]:
 
 def bench_vllm(model: Path, args: argparse.Namespace) -> list[tuple[str, float, float]]:
     from evalkit.adapters import vllm_engine
-    from evalkit.config import RunConfig
+    from evalkit.config import BackendConfig, RunConfig
 
-    config = RunConfig(model=str(model), tasks="bench", dtype="float32", gpu_memory_utilization=0.2, enforce_eager=True)
+    options = {"dtype": "float32", "gpu_memory_utilization": 0.2, "enforce_eager": True}
+    config = RunConfig(model=str(model), tasks="bench", backend=BackendConfig(name="vllm", options=options))
     adapter = vllm_engine.create(config)
     requests = _requests(args.problems, args.n, args.max_tokens)
     try:
@@ -121,14 +122,18 @@ def bench_ray(model: Path, args: argparse.Namespace) -> list[tuple[str, float, f
 
     from evalkit.adapters import transformers_engine
     from evalkit.adapters.ray_replicas import RayReplicaAdapter
-    from evalkit.config import RunConfig
+    from evalkit.config import BackendConfig, RunConfig, ScaleConfig
 
-    config = RunConfig(model=str(model), tasks="bench", dtype="float32")
+    config = RunConfig(
+        model=str(model), tasks="bench", backend=BackendConfig(name="transformers", options={"dtype": "float32"})
+    )
     requests = _requests(args.problems, args.n, args.max_tokens)
     local = transformers_engine.create(config)
     ray.init(num_cpus=2, include_dashboard=False)
     try:
-        replicated = RayReplicaAdapter("transformers", config.model_copy(update={"replicas": 2, "ray": True}))
+        replicated = RayReplicaAdapter(
+            "transformers", config.model_copy(update={"scale": ScaleConfig(ray=True, replicas=2)})
+        )
         _through_adapter(local, requests[: args.n])
         _through_adapter(replicated, requests[: args.n])
         local_runs, ray_runs = [], []

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.plan import plan_run
 from evalkit.types import Generation
 
@@ -52,8 +52,7 @@ def _config(data_dir: Path, problems: int, out: Path) -> RunConfig:
     return RunConfig(
         model="bench",
         tasks=f"math500@n={N}",
-        backend="openai",
-        base_urls=("http://127.0.0.1:9/v1",),
+        backend=BackendConfig(name="openai", base_urls=("http://127.0.0.1:9/v1",)),
         data_dir=data_dir,
         limit=problems,
         output=out,
@@ -77,7 +76,7 @@ def write_run(data_dir: Path, samples: int, kb: int, out: Path) -> float:
         json.dumps({"run_id": out.name, "config": config.model_dump(mode="json"), "status": "complete"})
     )
     with (out / "generations.jsonl").open("w", encoding="utf-8") as handle:
-        for i, req in enumerate(pt.requests(config.seed)):
+        for i, req in enumerate(pt.requests(config.sampling.seed)):
             sample = pt.sample(req.sample_id)
             pick = (i * 7919) % 8
             answer = sample.target if pick < 4 else str(len(sample.input) % 97 + pick)

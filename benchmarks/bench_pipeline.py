@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data"
@@ -44,14 +44,12 @@ def _config(args: argparse.Namespace) -> RunConfig:
     return RunConfig(
         model="bench",
         tasks=f"math500@n={args.n}",
-        backend="openai",
-        base_urls=(args.url,),
+        backend=BackendConfig(
+            name="openai", base_urls=(args.url,), concurrency=args.concurrency, max_retries=2, request_timeout_s=60
+        ),
         data_dir=args.data_dir,
         limit=args.limit,
-        concurrency=args.concurrency,
         output=args.out,
-        max_retries=2,
-        request_timeout_s=60,
     )
 
 
@@ -71,7 +69,7 @@ def _child(args: argparse.Namespace) -> float:
         regrade(args.out, quiet=True)
     else:
         planned = plan_run(config, resolve_data_dir(config.data_dir, config.data_source))
-        requests = [r for pt in planned for r in pt.requests(config.seed)]
+        requests = [r for pt in planned for r in pt.requests(config.sampling.seed)]
         adapter = make_adapter("openai", config)
 
         async def stream() -> int:

@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from evalkit.adapters.openai_compat import OpenAICompatAdapter
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig, SamplingConfig
 from evalkit.types import Message, Request, SamplingParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -147,7 +147,10 @@ async def _raw_aiohttp(url: str, requests: list[Request], concurrency: int) -> f
 
 async def _evalkit(url: str, requests: list[Request], concurrency: int, *, fit: bool) -> float:
     config = RunConfig(
-        model=SERVED, tasks="bench", backend="openai", base_urls=(url,), concurrency=concurrency, send_seed=False
+        model=SERVED,
+        tasks="bench",
+        backend=BackendConfig(name="openai", base_urls=(url,), concurrency=concurrency),
+        sampling=SamplingConfig(send_seed=False),
     )
     adapter = OpenAICompatAdapter(config)
     await adapter.check()  # `evalkit run` checks the server before its clock would start, too

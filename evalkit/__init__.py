@@ -6,6 +6,7 @@ Public API (names load on first use, so `import evalkit` stays light):
   `render_messages`, `read_jsonl`, `load_hub`, `EvalkitError`, `MissingExtraError`.
 - Writing a grader: `Grader` (subclass it and implement `judge`), `Answer`, `ThinkSettings`, `Generation`, `Score`, `register_grader`.
 - Running: `evalkit.run(config)` runs or resumes an evaluation; `evalkit.RunConfig` configures it.
+- Writing a backend (a plugin's `evalkit.adapters` entry point): subclass `Adapter`.
 - `evalkit.rewards` has grader functions usable as RL reward functions.
 - `evalkit.metrics.pass_at_k(n, c, k)` and the other metric functions.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from evalkit.adapters.base import Adapter
     from evalkit.config import RunConfig
     from evalkit.data import load_hub, read_jsonl
     from evalkit.errors import EvalkitError, MissingExtraError
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 # name -> the module that defines it.
 _EXPORTS = {
+    "Adapter": "evalkit.adapters.base",
     "Answer": "evalkit.graders.base",
     "BundledCopy": "evalkit.tasks",
     "DatasetSpec": "evalkit.tasks",
@@ -53,6 +56,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Adapter",
     "Answer",
     "BundledCopy",
     "DatasetSpec",

@@ -33,8 +33,8 @@ def make_grading_pool(config: RunConfig) -> GradingPool:
     worker processes."""
     if uses_ray(config):
         connect(config)
-        return RayGradingPool(config.grading_workers)
-    return LocalGradingPool(config.grading_workers)
+        return RayGradingPool(config.grading.workers)
+    return LocalGradingPool(config.grading.workers)
 
 
 class GradingStage:

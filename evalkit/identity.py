@@ -2,8 +2,9 @@
 
 A stored generation is reused on resume only while its prompt, its sampling settings and this
 identity all match the current command. The identity is a small dict of named settings (the model,
-its revision and weights, the served model's path, the chat template, the dtype, the API style), so
-a refused command can name every setting that changed with its old and new value.
+its revision and weights, the served model's path, the chat template, the dtype, the API style, and
+engine options that change outputs, like a KV-cache dtype), so a refused command can name every
+setting that changed with its old and new value.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def generation_identity(model: str, api: str, engine: Mapping[str, Any]) -> dict
     served = engine.get("served_model")
     if isinstance(served, Mapping) and served.get("root"):
         identity["served_model_root"] = served["root"]
+    # Engine options that change outputs (evalkit.adapters.options): only those set otherwise than by
+    # default are there, so a run made without any keeps the identity it had.
+    options = engine.get("generation_options")
+    if isinstance(options, Mapping):
+        for key, value in options.items():
+            identity.setdefault(str(key), value)
     return identity
 
 

@@ -130,17 +130,18 @@ class PlannedTask:
 def plan_task(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> PlannedTask:
     """Resolve one `--tasks` entry against the run's options and load its data."""
     task = spec.build()
-    n = spec.n or config.n or task.n
+    sampling = config.sampling
+    n = spec.n or sampling.n or task.n
     params = SamplingParams(
-        temperature=task.temperature if config.temperature is None else config.temperature,
-        top_p=task.top_p if config.top_p is None else config.top_p,
-        max_tokens=task.max_tokens if config.max_tokens is None else config.max_tokens,
+        temperature=task.temperature if sampling.temperature is None else sampling.temperature,
+        top_p=task.top_p if sampling.top_p is None else sampling.top_p,
+        max_tokens=task.max_tokens if sampling.max_tokens is None else sampling.max_tokens,
     )
     data = load_task_samples(task, data_dir, config.limit, source=config.data_source)
     task = task.bound(data_dir)
     options = dict(task.grader_options)
     if make_grader(GraderRef(task.grader, options)).runs_code:
-        options |= {"sandbox": config.sandbox, "unsafe_no_isolation": config.unsafe_no_isolation}
+        options |= {"sandbox": config.sandbox.name, "unsafe_no_isolation": config.sandbox.unsafe_no_isolation}
     ref = GraderRef(task.grader, options)
     grader = make_grader(ref)
     return PlannedTask(
@@ -152,7 +153,7 @@ def plan_task(spec: TaskSpec, config: RunConfig, data_dir: Path | None) -> Plann
         grader=ref,
         grader_version=grader.version,
         # n is left out: sample i is the same whatever n is, so raising n only adds samples.
-        params_hash=stable_hash(json.dumps(params.to_dict(), sort_keys=True), str(config.seed)),
+        params_hash=stable_hash(json.dumps(params.to_dict(), sort_keys=True), str(sampling.seed)),
         template_hash=prompts.template_hash(task.template),
         samples_by_id={s.id: s for s in data.samples},
     )

@@ -38,13 +38,15 @@ def regrade(
     """Re-grade every stored generation of `run_dir`, then rewrite grades.jsonl and summary.json."""
     manifest = RunDir(run_dir).manifest()
     try:
-        config = RunConfig(**{**manifest["config"], "data_dir": data_dir or manifest["config"].get("data_dir")})
-    except (KeyError, TypeError, ValueError) as e:
+        config = RunConfig.from_manifest(manifest["config"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise EvalkitError(
             f"The manifest of '{run_dir}' has no usable config ({e}); it was not written by `evalkit run`."
         ) from e
+    if data_dir is not None:
+        config = config.model_copy(update={"data_dir": data_dir})
     if workers is not None:
-        config = config.model_copy(update={"grading_workers": workers})
+        config = config.model_copy(update={"grading": config.grading.model_copy(update={"workers": workers})})
     resolved = resolve_data_dir(config.data_dir, config.data_source)
     planned = plan_run(config, resolved)
     covered = Covered(planned)
@@ -107,7 +109,8 @@ class Covered:
 
 def _shows_thinking(path: Path, offsets: list[int], config: RunConfig) -> bool:
     """The `auto` evidence over the stored generations the run covers (as `evalkit run` decides it)."""
-    return any(shows_thinking(Generation.from_dict(read_row_at(path, o)), config.think_marker) for o in offsets)
+    marker = config.grading.think_marker
+    return any(shows_thinking(Generation.from_dict(read_row_at(path, o)), marker) for o in offsets)
 
 
 async def _regrade(
@@ -131,7 +134,7 @@ async def _regrade(
             ledger.add_score(gen.key, score)
             progress.advance(bar)
 
-        stage = GradingStage(pool, sink, by_name, think, config.grading_timeout_s, graded)
+        stage = GradingStage(pool, sink, by_name, think, config.grading.timeout_s, graded)
         for offset in offsets:
             gen = Generation.from_dict(read_row_at(path, offset))
             ledger.add_generation(GenInfo.of(gen))

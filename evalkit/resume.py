@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.answer import ReasoningDetector, thinks
-from evalkit.config import RunConfig
+from evalkit.config import RunConfig, grouped
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
 from evalkit.identity import differences
@@ -60,8 +60,9 @@ def new_ledger(planned: Sequence[PlannedTask]) -> Ledger:
 
 def run_think(config: RunConfig, reasoning_model: bool) -> ThinkSettings:
     """The answer-region settings of a run: its options, plus the `auto` decision when that applies."""
-    decided = reasoning_model if config.think_policy == "auto" else None
-    return ThinkSettings(marker=config.think_marker, policy=config.think_policy, reasoning_model=decided)
+    grading = config.grading
+    decided = reasoning_model if grading.think_policy == "auto" else None
+    return ThinkSettings(marker=grading.think_marker, policy=grading.think_policy, reasoning_model=decided)
 
 
 def think_record(think: ThinkSettings, prompt_opens_think: bool) -> dict[str, Any]:
@@ -91,11 +92,11 @@ def read_state(
     prompt); grade keys are computed under it. A grade that failed (verdict `error`) is never
     reused: it is retried like a failed generation.
     """
-    rows = _stored_rows(run.path / GENERATIONS, config.think_marker)
+    rows = _stored_rows(run.path / GENERATIONS, config.grading.think_marker)
     state = RunState(ledger=new_ledger(planned))
     kept: list[tuple[PlannedTask, Request, StoredRow]] = []
     for pt in planned:
-        for req in pt.requests(config.seed):
+        for req in pt.requests(config.sampling.seed):
             row = rows.get(req.key)
             if row is None or row.error is not None:  # errors are retried on every run
                 state.todo.append(req)
@@ -111,7 +112,7 @@ def read_state(
     grade_rows = {key: row for key, row in run.grades().items() if row.get("verdict") != "error"}
     for pt, req, row in kept:
         state.ledger.add_generation(row.info)
-        timeout = pt.job_timeout(pt.sample(req.sample_id), config.grading_timeout_s)
+        timeout = pt.job_timeout(pt.sample(req.sample_id), config.grading.timeout_s)
         stored = grade_rows.get(req.key)
         if stored is not None and stored.get("grade_key") == pt.grade_key(
             req.sample_id, row.generation_hash, state.think, timeout
@@ -164,6 +165,8 @@ def check_same_run(
         return
     problems: list[str] = []
     if previous is not None:
+        old_seed = grouped(previous.get("config") or {}).get("sampling", {}).get("seed")
+        new_seed = manifest["config"]["sampling"]["seed"]
         old_tasks, new_tasks = sorted(previous.get("tasks") or {}), sorted(manifest["tasks"])
         if old_tasks != new_tasks:
             problems.append(f"tasks {', '.join(old_tasks) or 'none'} -> {', '.join(new_tasks)}")
@@ -171,8 +174,8 @@ def check_same_run(
         for name, entry in manifest["tasks"].items():
             old = (previous.get("tasks") or {}).get(name)
             if isinstance(old, Mapping):
-                old_sampling = {**(old.get("sampling") or {}), "seed": (previous.get("config") or {}).get("seed")}
-                new_sampling = {**entry["sampling"], "seed": manifest["config"]["seed"]}
+                old_sampling = {**(old.get("sampling") or {}), "seed": old_seed}
+                new_sampling = {**entry["sampling"], "seed": new_seed}
                 problems += [f"{name} {d}" for d in differences(old_sampling, new_sampling)]
     if state.mismatches and not problems:
         problems.append(f"{len(state.mismatches)} stored generation(s) made otherwise (first: {state.mismatches[0]})")

@@ -50,21 +50,29 @@ def default_output(config: RunConfig) -> Path:
         for candidate in sorted(results.glob(f"{slug}-*"), reverse=True):
             try:
                 manifest = json.loads((candidate / MANIFEST).read_text())
-            except (OSError, json.JSONDecodeError):
+                stored = RunConfig.from_manifest(manifest.get("config", {}))
+            except (OSError, ValueError, AttributeError):  # unreadable, or holds no config of a run
                 continue
-            if manifest.get("status") != "complete" and _comparable_dict(manifest.get("config", {})) == wanted:
+            if manifest.get("status") != "complete" and _comparable(stored) == wanted:
                 return candidate
     return results / f"{slug}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
 
 
+# Settings that do not change what a sample is: a rerun with them changed resumes the same run.
+_RESUME_NEUTRAL: dict[str, tuple[str, ...]] = {
+    "": ("output", "overwrite"),
+    "backend": ("concurrency",),
+    "grading": ("workers",),
+    "sampling": ("send_seed", "max_tokens_floor"),
+}
+
+
 def _comparable(config: RunConfig) -> dict[str, Any]:
-    return _comparable_dict(config.model_dump(mode="json"))
-
-
-def _comparable_dict(d: Mapping[str, Any]) -> dict[str, Any]:
-    # Settings that do not change what a sample is: a rerun with them changed resumes the same run.
-    ignored = ("output", "concurrency", "overwrite", "grading_workers", "send_seed", "max_tokens_floor")
-    return {k: v for k, v in d.items() if k not in ignored}
+    dumped = config.model_dump(mode="json")
+    for group, names in _RESUME_NEUTRAL.items():
+        for name in names:
+            (dumped[group] if group else dumped).pop(name, None)
+    return dumped
 
 
 def _package_versions() -> dict[str, str]:
@@ -85,7 +93,7 @@ def _sandbox_preflight(config: RunConfig, planned: Sequence[PlannedTask]) -> dic
         return None
     from evalkit.sandbox import preflight
 
-    return preflight(config.sandbox, unsafe_no_isolation=config.unsafe_no_isolation)
+    return preflight(config.sandbox.name, unsafe_no_isolation=config.sandbox.unsafe_no_isolation)
 
 
 def run(config: RunConfig, *, quiet: bool = False) -> Path:
@@ -96,9 +104,9 @@ def run(config: RunConfig, *, quiet: bool = False) -> Path:
     whether the run ended `complete` or `incomplete` (and, when it stopped early, why).
     """
     data_dir = resolve_data_dir(config.data_dir, config.data_source)
-    if config.backend == "replay" and config.replay is None:
+    if config.backend.name == "replay" and config.backend.replay is None:
         raise EvalkitError("--backend replay needs --replay FILE (JSONL rows: task, sample_id, sample_index, text).")
-    if config.backend == "openai" and not config.base_urls:
+    if config.backend.name == "openai" and not config.backend.base_urls:
         raise EvalkitError("--backend openai needs at least one --base-url, e.g. --base-url http://127.0.0.1:8000/v1.")
     planned = plan_run(config, data_dir)
     sandbox = _sandbox_preflight(config, planned)
@@ -123,17 +131,15 @@ async def _run(
     quiet: bool,
     sandbox: dict[str, Any] | None,
 ) -> Path:
-    check = getattr(adapter, "check", None)
-    if check is not None:
-        await check()
+    await adapter.check()
     engine = adapter.identity()
     if engine.get("simulated") and not quiet:
         from rich.console import Console
 
         Console(stderr=True).print(f"[bold yellow]{engine['notice']}[/]", highlight=False)
-    identity = generation_identity(config.model, config.api, engine)
+    identity = generation_identity(config.model, config.backend.api, engine)
     tail = engine.get("generation_prompt_tail")
-    opens_think = isinstance(tail, str) and prompt_opens_thinking(tail, config.think_marker)
+    opens_think = isinstance(tail, str) and prompt_opens_thinking(tail, config.grading.think_marker)
     with RunWriter(output) as writer:
         previous = _previous_manifest(writer)
         state = read_state(writer, planned, config, identity_hash(identity), prompt_opens_think=opens_think)
@@ -142,10 +148,9 @@ async def _run(
         if sandbox is not None:
             manifest["sandbox"] = sandbox
         check_same_run(output, previous, manifest, state, overwrite=config.overwrite)
-        fit = getattr(adapter, "fit", None)
-        if fit is not None and state.todo:
+        if state.todo:
             # Before the first write: fit max tokens to the context, or refuse (exit 2).
-            state.todo = await fit(state.todo)
+            state.todo = await adapter.fit(state.todo)
             _note_fitted(state.todo, planned)
         writer.begin()
         writer.write_manifest(manifest)
@@ -198,7 +203,7 @@ async def _generate_and_grade(
     failfast = FailFast()
     started_with = state.think
     with _interrupted_on_error(writer, manifest), make_grading_pool(config) as pool, progress:
-        grading = GradingStage(pool, writer.append_grade, by_name, state.think, config.grading_timeout_s, graded)
+        grading = GradingStage(pool, writer.append_grade, by_name, state.think, config.grading.timeout_s, graded)
         for offset in state.to_grade:
             await grading.submit(Generation.from_dict(read_row_at(writer.path / GENERATIONS, offset)))
         stream = adapter.generate(state.todo)
@@ -214,7 +219,7 @@ async def _generate_and_grade(
                 writer.append_generation(gen, params_hash=by_name[gen.task].params_hash, identity_hash=identity)
                 state.ledger.add_generation(GenInfo.of(gen))
                 progress.generated(gen)
-                if not state.reasoning and shows_thinking(gen, config.think_marker):
+                if not state.reasoning and shows_thinking(gen, config.grading.think_marker):
                     state.reasoning = True
                     state.think = grading.think = run_think(config, True)
                 if gen.error is None:
@@ -232,10 +237,10 @@ async def _generate_and_grade(
         if state.think != started_with:
             await _regrade_stale(writer, planned, config, identity, opens_think, grading)
         manifest["think"] = think_record(state.think, opens_think)
-        unmatched = getattr(adapter, "unmatched", None)
-        if unmatched is not None and unmatched():
-            manifest["replay_unmatched"] = unmatched()
-            _warn_unmatched(manifest["replay_unmatched"])
+        unmatched = adapter.unmatched()
+        if unmatched:
+            manifest["replay_unmatched"] = unmatched
+            _warn_unmatched(unmatched)
         summary = summarize_run(planned, state.ledger, pool, config)
         summary["think"] = manifest["think"]
     writer.write_summary(summary)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.adapters.simulated import SIMULATED_KEY
-from evalkit.config import RunConfig
+from evalkit.config import GradingConfig, RunConfig, SamplingConfig, SandboxConfig
 from evalkit.data import load_task_samples, resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings
@@ -67,13 +67,11 @@ def run_selfcheck(
         config = RunConfig(
             model=SIMULATED_MODEL,
             tasks=tasks,
-            n=n,
             limit=limit,
-            seed=seed,
             output=run_dir,
-            grading_workers=workers,
-            sandbox=sandbox,
-            unsafe_no_isolation=unsafe_no_isolation,
+            sampling=SamplingConfig(n=n, seed=seed),
+            grading=GradingConfig(workers=workers),
+            sandbox=SandboxConfig(name=sandbox, unsafe_no_isolation=unsafe_no_isolation),
         )
         run(config, quiet=True)
         store = RunDir(run_dir)

@@ -136,11 +136,11 @@ def model_identity(ref: ModelRef) -> dict[str, Any]:
     }
 
 
-def read_chat_template(config: RunConfig) -> str | None:
+def read_chat_template(template: Path | None) -> str | None:
     """The `--chat-template` file's text, or None to use the tokenizer's own template."""
-    if config.chat_template is None:
+    if template is None:
         return None
-    path = config.chat_template.expanduser()
+    path = template.expanduser()
     if not path.is_file():
         raise EvalkitError(f"--chat-template {path} does not exist. Pass a jinja chat template file.")
     return path.read_text(encoding="utf-8")
@@ -255,6 +255,6 @@ def fit_to_context(
         requests,
         lengths,
         context,
-        floor=config.max_tokens_floor,
+        floor=config.sampling.max_tokens_floor,
         context_fix="--max-model-len (up to what the model supports)",
     )

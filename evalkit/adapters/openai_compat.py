@@ -45,7 +45,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from evalkit.adapters.base import Adapter
 from evalkit.adapters.fit import RoomProblem, parse_context_error
+from evalkit.adapters.options import NoEngineOptions
 from evalkit.adapters.server_context import CONTEXT_FIX, ServerContext
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
@@ -180,13 +182,13 @@ def _server_message(raw: bytes) -> str:
     return json.dumps(error)
 
 
-class OpenAICompatAdapter:
+class OpenAICompatAdapter(Adapter):
     """Requests to one or more OpenAI-compatible base URLs. Build it with `create(config)`.
 
     `backoff_base_s`/`backoff_max_s` shape the retry delays (full jitter: uniform in
     [0, min(max, base * 2**attempt))); a Retry-After header replaces that delay, capped at
     `max_retry_after_s`. `connect_timeout_s` bounds opening a connection; the whole request is
-    bounded by `config.request_timeout_s`. `check_attempts` is how often `check` tries each URL.
+    bounded by `config.backend.request_timeout_s`. `check_attempts` is how often `check` tries each URL.
     Latency is the wall time of a request including its retries.
     """
 
@@ -202,7 +204,8 @@ class OpenAICompatAdapter:
         connect_timeout_s: float = 10.0,
         check_attempts: int = 3,
     ) -> None:
-        if not config.base_urls:
+        NoEngineOptions.of(config, "openai")
+        if not config.backend.base_urls:
             raise EvalkitError(
                 "The OpenAI-compatible backend needs at least one base URL: --base-url http://127.0.0.1:8000/v1."
             )
@@ -210,19 +213,19 @@ class OpenAICompatAdapter:
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.max_retry_after_s = max_retry_after_s
-        self.connect_timeout_s = min(connect_timeout_s, config.request_timeout_s)
+        self.connect_timeout_s = min(connect_timeout_s, config.backend.request_timeout_s)
         self.check_attempts = max(1, check_attempts)
-        self._endpoints = [_Endpoint(url) for url in config.base_urls]
+        self._endpoints = [_Endpoint(url) for url in config.backend.base_urls]
         self._next = 0
-        self._chat = config.api == "chat"
+        self._chat = config.backend.api == "chat"
         self._path = "/chat/completions" if self._chat else "/completions"
         self._headers = {"Content-Type": "application/json"}
-        api_key = config.api_key or os.environ.get("OPENAI_API_KEY")
+        api_key = config.backend.api_key or os.environ.get("OPENAI_API_KEY")
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._card: dict[str, Any] | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._context = ServerContext(config.max_tokens_floor, config.concurrency)
+        self._context = ServerContext(config.sampling.max_tokens_floor, config.backend.concurrency)
 
     def identity(self) -> dict[str, Any]:
         """Engine, model and base URLs, plus the server's /v1/models card for the model when known.
@@ -249,7 +252,9 @@ class OpenAICompatAdapter:
         """
         import aiohttp
 
-        timeout = aiohttp.ClientTimeout(total=min(10.0, self.config.request_timeout_s), connect=self.connect_timeout_s)
+        timeout = aiohttp.ClientTimeout(
+            total=min(10.0, self.config.backend.request_timeout_s), connect=self.connect_timeout_s
+        )
         async with aiohttp.ClientSession(timeout=timeout, headers=self._headers) as session:
             results = await asyncio.gather(*(self._probe(session, e.url) for e in self._endpoints))
         reachable = [(e, models) for e, (models, err) in zip(self._endpoints, results, strict=True) if err is None]
@@ -329,7 +334,7 @@ class OpenAICompatAdapter:
         if not requests:
             return
         session = self._open_session()
-        done: asyncio.Queue[Generation | BaseException] = asyncio.Queue(maxsize=2 * self.config.concurrency)
+        done: asyncio.Queue[Generation | BaseException] = asyncio.Queue(maxsize=2 * self.config.backend.concurrency)
         pending = iter(requests)
 
         async def worker() -> None:
@@ -339,7 +344,7 @@ class OpenAICompatAdapter:
             except Exception as exc:  # a usage error or a bug, not a server fault: surface it, do not hang
                 await done.put(exc)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(self.config.concurrency, len(requests)))]
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.config.backend.concurrency, len(requests)))]
         try:
             for _ in range(len(requests)):
                 item = await done.get()
@@ -361,8 +366,8 @@ class OpenAICompatAdapter:
         import aiohttp
 
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.config.concurrency, limit_per_host=0, ttl_dns_cache=300)
-            timeout = aiohttp.ClientTimeout(total=self.config.request_timeout_s, connect=self.connect_timeout_s)
+            connector = aiohttp.TCPConnector(limit=self.config.backend.concurrency, limit_per_host=0, ttl_dns_cache=300)
+            timeout = aiohttp.ClientTimeout(total=self.config.backend.request_timeout_s, connect=self.connect_timeout_s)
             self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, headers=self._headers)
         return self._session
 
@@ -384,7 +389,7 @@ class OpenAICompatAdapter:
             max_tokens=params.max_tokens if max_tokens is None else max_tokens,
             n=1,
         )
-        if seed and self.config.send_seed:
+        if seed and self.config.sampling.send_seed:
             body["seed"] = request.seed
         return json.dumps(body).encode()
 
@@ -399,7 +404,7 @@ class OpenAICompatAdapter:
     async def _complete(self, session: aiohttp.ClientSession, request: Request) -> Generation:
         body = self._body(request)
         start = time.perf_counter()
-        attempts = self.config.max_retries + 1
+        attempts = self.config.backend.max_retries + 1
         attempt = refits = 0
         while True:
             endpoint = self._pick()
@@ -448,7 +453,9 @@ class OpenAICompatAdapter:
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
         except asyncio.TimeoutError:
-            raise _AttemptError("timeout", f"no complete response within {self.config.request_timeout_s:g} s") from None
+            raise _AttemptError(
+                "timeout", f"no complete response within {self.config.backend.request_timeout_s:g} s"
+            ) from None
         except aiohttp.ClientConnectorError as exc:
             endpoint.down_until = time.monotonic() + _DOWN_COOLDOWN_S
             raise _AttemptError("connection", f"{endpoint.url}: {exc.os_error or exc}") from None

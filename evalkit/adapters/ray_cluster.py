@@ -14,7 +14,8 @@ _PROBE_TIMEOUT_S = 5.0
 
 def uses_ray(config: RunConfig) -> bool:
     """Whether the run scales out on Ray: `--ray`, `--ray-address ADDR` or `--replicas N` (N > 1)."""
-    return config.ray or config.ray_address is not None or config.replicas > 1
+    scale = config.scale
+    return scale.ray or scale.ray_address is not None or scale.replicas > 1
 
 
 def import_ray(what: str) -> Any:
@@ -61,7 +62,7 @@ def _probe(address: str) -> None:
 
 
 def connect(config: RunConfig) -> Any:
-    """Connect to `config.ray_address`, or start a local cluster; reuse a connection made earlier.
+    """Connect to `config.scale.ray_address`, or start a local cluster; reuse a connection made earlier.
 
     Every node must have evalkit (and the backend's extra) installed: replicas and grading tasks
     import it there.
@@ -69,7 +70,7 @@ def connect(config: RunConfig) -> Any:
     ray = import_ray("--ray")
     if ray.is_initialized():
         return ray
-    address = config.ray_address
+    address = config.scale.ray_address
     if address is not None and address != "auto":
         _probe(address)
     try:

@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from evalkit.adapters.base import Adapter
+from evalkit.adapters.options import NoEngineOptions, TransformersOptions, VllmOptions
 from evalkit.adapters.ray_cluster import connect
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
@@ -47,8 +49,7 @@ class _Replica:
         return True
 
     async def fit(self, requests: list[Request]) -> list[Request]:
-        fit = getattr(self._adapter, "fit", None)
-        return list(requests) if fit is None else list(await fit(requests))
+        return list(await self._adapter.fit(requests))
 
     async def generate(self, requests: list[Request]) -> AsyncIterator[Generation]:
         async for generation in self._adapter.generate(requests):
@@ -60,16 +61,37 @@ class _Replica:
 
 def replica_configs(backend: str, config: RunConfig) -> list[RunConfig]:
     """One config per replica. OpenAI endpoints are dealt round-robin (default: one replica each)."""
+    replicas = config.scale.replicas
     if backend == "openai":
-        urls = config.base_urls
+        urls = config.backend.base_urls
         if not urls:
             raise EvalkitError("--backend openai on Ray needs at least one --base-url.")
-        count = min(config.replicas if config.replicas > 1 else len(urls), len(urls))
-        per_replica = max(1, config.concurrency // count)
+        count = min(replicas if replicas > 1 else len(urls), len(urls))
+        per_replica = max(1, config.backend.concurrency // count)
         return [
-            config.model_copy(update={"base_urls": urls[i::count], "concurrency": per_replica}) for i in range(count)
+            config.model_copy(
+                update={
+                    "backend": config.backend.model_copy(
+                        update={"base_urls": urls[i::count], "concurrency": per_replica}
+                    )
+                }
+            )
+            for i in range(count)
         ]
-    return [config] * config.replicas
+    return [config] * replicas
+
+
+def _replica_gpus(backend: str, config: RunConfig) -> int:
+    """GPUs one replica of an evalkit backend takes on a GPU cluster. Checks its engine options here,
+    before any actor starts (a plugin backend checks its own in the replica)."""
+    if backend == "vllm":
+        return VllmOptions.of(config, backend).tensor_parallel_size
+    if backend == "transformers":
+        TransformersOptions.of(config, backend)
+        return 1
+    if backend == "openai":
+        NoEngineOptions.of(config, backend)
+    return 0
 
 
 def _evalkit_error(exc: BaseException) -> EvalkitError | None:
@@ -88,15 +110,15 @@ def _unwrap_start_error(exc: BaseException) -> EvalkitError:
     return _evalkit_error(exc) or EvalkitError(f"A Ray replica could not start: {exc}")
 
 
-class RayReplicaAdapter:
+class RayReplicaAdapter(Adapter):
     """The `backend` adapter, replicated over Ray actors. Same contract as any Adapter."""
 
     def __init__(self, backend: str, config: RunConfig) -> None:
+        replica_gpus = _replica_gpus(backend, config)
         self._ray = connect(config)
         self.name = backend
         self._config = config
-        gpus = float(self._ray.cluster_resources().get("GPU", 0))
-        engine_gpus = config.tensor_parallel_size if backend in ("vllm", "transformers") and gpus >= 1 else 0
+        engine_gpus = replica_gpus if float(self._ray.cluster_resources().get("GPU", 0)) >= 1 else 0
         actor_class = self._ray.remote(_Replica).options(
             # Replicas hold GPUs, not CPUs: on a CPU-only cluster the grading tasks need the CPUs.
             num_cpus=0,
@@ -120,7 +142,11 @@ class RayReplicaAdapter:
 
     def identity(self) -> dict[str, Any]:
         """The first replica's identity plus the replica count (and every identity if they differ)."""
-        identity = {**self._identities[0], "replicas": len(self.replicas), "ray_address": self._config.ray_address}
+        identity = {
+            **self._identities[0],
+            "replicas": len(self.replicas),
+            "ray_address": self._config.scale.ray_address,
+        }
         if any(i != self._identities[0] for i in self._identities[1:]):
             identity["replica_identities"] = self._identities
         return identity
@@ -230,5 +256,5 @@ class RayReplicaAdapter:
 
 
 def create(backend: str, config: RunConfig) -> RayReplicaAdapter:
-    """`backend` over `config.replicas` Ray actors (OpenAI: over groups of `config.base_urls`)."""
+    """`backend` over `config.scale.replicas` Ray actors (OpenAI: over groups of `config.backend.base_urls`)."""
     return RayReplicaAdapter(backend, config)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalkit.adapters.base import Adapter
+from evalkit.adapters.options import NoEngineOptions
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.types import Generation, Request
@@ -104,7 +106,7 @@ def read_replay_file(path: Path) -> dict[Key, ReplayRow]:
     return rows
 
 
-class ReplayAdapter:
+class ReplayAdapter(Adapter):
     """Yields the stored generation for each requested key, an error row for keys not in the file."""
 
     name = "replay"
@@ -159,7 +161,8 @@ class ReplayAdapter:
 
 
 def create(config: RunConfig) -> ReplayAdapter:
-    """The replay adapter for `config.replay`."""
-    if config.replay is None:
+    """The replay adapter for `config.backend.replay`."""
+    NoEngineOptions.of(config, "replay")
+    if config.backend.replay is None:
         raise EvalkitError("--backend replay needs a file of generations: pass --replay FILE (JSONL).")
-    return ReplayAdapter(config.replay)
+    return ReplayAdapter(config.backend.replay)

@@ -35,19 +35,20 @@ def resolve_backend(config: RunConfig) -> tuple[str, str]:
     when base URLs are given, else vllm when it is installed and finds a device, else transformers.
     The model name `simulated` is reserved for evalkit's built-in simulated model.
     """
+    backend = config.backend
     if config.model == SIMULATED_MODEL:
-        if config.backend not in ("auto", "simulated") or config.base_urls or config.replay is not None:
+        if backend.name not in ("auto", "simulated") or backend.base_urls or backend.replay is not None:
             raise EvalkitError(
                 f"--model {SIMULATED_MODEL} is evalkit's built-in simulated model; it runs in-process, so drop "
                 "--backend/--base-url/--replay (or name a real model)."
             )
         return "simulated", f"--model {SIMULATED_MODEL} is evalkit's built-in simulated model (no server, no weights)"
-    if config.backend != "auto":
-        return config.backend, f"--backend {config.backend} was given"
-    if config.replay is not None:
+    if backend.name != "auto":
+        return backend.name, f"--backend {backend.name} was given"
+    if backend.replay is not None:
         return "replay", "--replay was given"
-    if config.base_urls:
-        return "openai", f"--base-url was given ({len(config.base_urls)} endpoint(s))"
+    if backend.base_urls:
+        return "openai", f"--base-url was given ({len(backend.base_urls)} endpoint(s))"
     device = vllm_device()
     if device is not None:
         return "vllm", f"vllm is installed and runs on {device}"
@@ -68,6 +69,6 @@ def open_adapter(config: RunConfig) -> tuple[Adapter, dict[str, Any]]:
         from evalkit.adapters.ray_replicas import RayReplicaAdapter
 
         replicated = RayReplicaAdapter(backend, config)
-        choice.update(ray=True, ray_address=config.ray_address, replicas=len(replicated.replicas))
+        choice.update(ray=True, ray_address=config.scale.ray_address, replicas=len(replicated.replicas))
         return replicated, choice
     return make_adapter(backend, config), choice

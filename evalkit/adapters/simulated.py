@@ -11,6 +11,8 @@ from dataclasses import replace
 from typing import Any
 
 from evalkit import __version__
+from evalkit.adapters.base import Adapter
+from evalkit.adapters.options import NoEngineOptions
 from evalkit.config import RunConfig
 from evalkit.data import load_task_samples, resolve_data_dir
 from evalkit.errors import EvalkitError
@@ -27,7 +29,7 @@ NOTICE = (
 )
 
 
-class SimulatedAdapter:
+class SimulatedAdapter(Adapter):
     """Answers every request with the simulated model's response for its (task, sample, index, seed)."""
 
     name = "simulated"
@@ -74,6 +76,7 @@ class SimulatedAdapter:
 
 def create(config: RunConfig) -> SimulatedAdapter:
     """The simulated model for the run's tasks (their samples loaded as the run loads them)."""
+    NoEngineOptions.of(config, "simulated")
     if config.model != SIMULATED_MODEL:
         raise EvalkitError(
             f"--backend simulated runs only evalkit's built-in simulated model: pass --model {SIMULATED_MODEL} "

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from evalkit.adapters.base import Adapter
 from evalkit.adapters.local_model import (
     ModelRef,
     PromptBuilder,
@@ -27,6 +28,7 @@ from evalkit.adapters.local_model import (
     read_chat_template,
     resolve_model,
 )
+from evalkit.adapters.options import TransformersOptions
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError, MissingExtraError
 from evalkit.types import Generation, Request, SamplingParams
@@ -65,18 +67,20 @@ class _SeededSampling:
         return scores + gumbel
 
 
-class TransformersAdapter:
+class TransformersAdapter(Adapter):
     """A Hugging Face causal LM run in this process. Build with `create(config)`."""
 
     name = "transformers"
 
-    def __init__(self, config: RunConfig, model_ref: ModelRef, template_override: str | None) -> None:
+    def __init__(
+        self, config: RunConfig, options: TransformersOptions, model_ref: ModelRef, template_override: str | None
+    ) -> None:
         torch, transformers = _import_stack()
         self._torch = torch
         self._config = config
         self._model_ref = model_ref
         self._device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype = self._dtype(config.dtype)
+        dtype = self._dtype(options.dtype)
         try:
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(model_ref.load_from)
             self._model = transformers.AutoModelForCausalLM.from_pretrained(model_ref.load_from, dtype=dtype)
@@ -86,12 +90,13 @@ class TransformersAdapter:
         self._dtype_name = str(self._model.dtype).removeprefix("torch.")
         self._prompts = PromptBuilder(self._tokenizer, model_ref.name, template_override)
         model_len = getattr(self._model.config, "max_position_embeddings", None)
-        if config.max_model_len is not None and model_len is not None and config.max_model_len > model_len:
+        max_len = options.max_model_len
+        if max_len is not None and model_len is not None and max_len > model_len:
             raise EvalkitError(
-                f"--max-model-len {config.max_model_len} exceeds what {model_ref.name} supports "
+                f"--max-model-len {max_len} exceeds what {model_ref.name} supports "
                 f"({model_len} positions). Lower it to {model_len} or less."
             )
-        self._max_len = int(config.max_model_len or model_len or 1 << 30)
+        self._max_len = int(max_len or model_len or 1 << 30)
         eos = self._model.generation_config.eos_token_id
         eos = eos if eos is not None else self._tokenizer.eos_token_id
         self._eos: set[int] = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
@@ -127,7 +132,7 @@ class TransformersAdapter:
     def _generator(self, seed: int) -> Any:
         """The sample's own RNG: seeded by its seed, or from fresh entropy with --no-send-seed."""
         generator = self._torch.Generator(device=self._device)
-        if self._config.send_seed:
+        if self._config.sampling.send_seed:
             generator.manual_seed(seed)
         else:
             generator.seed()
@@ -190,7 +195,7 @@ class TransformersAdapter:
                 yield Generation.failed(request, f"could not build the prompt: {exc}")
                 continue
             groups[request.params].append((request, ids))
-        batch_size = self._config.concurrency
+        batch_size = self._config.backend.concurrency
         for params, group in groups.items():
             group.sort(key=lambda pair: (-len(pair[1]), pair[0].task, pair[0].sample_id, pair[0].sample_index))
             for start in range(0, len(group), batch_size):
@@ -211,5 +216,6 @@ class TransformersAdapter:
 
 def create(config: RunConfig) -> TransformersAdapter:
     """Load `config.model` with transformers (on the GPU when there is one)."""
+    options = TransformersOptions.of(config, "transformers")
     _import_stack()
-    return TransformersAdapter(config, resolve_model(config.model), read_chat_template(config))
+    return TransformersAdapter(config, options, resolve_model(config.model), read_chat_template(options.chat_template))

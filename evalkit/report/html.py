@@ -39,8 +39,9 @@ def _split(
     run: Run, text: str | None, reasoning: str | None, finish_reason: str | None
 ) -> tuple[str | None, str | None]:
     """(answer region, thinking) of one response, by the same rule the graders used."""
-    marker = str(run.config.get("think_marker") or DEFAULT_MARKER)
-    configured = run.config.get("think_policy")
+    grading = run.config.get("grading") or {}
+    marker = str(grading.get("think_marker") or DEFAULT_MARKER)
+    configured = grading.get("think_policy")
     policy = cast(ThinkPolicy, configured if configured in get_args(ThinkPolicy) else "auto")
     region = answer_region(text, reasoning, marker=marker, policy=policy, finish_reason=finish_reason)
     if reasoning is not None:

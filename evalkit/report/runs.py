@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evalkit.config import grouped
 from evalkit.errors import EvalkitError
 from evalkit.headline import MetricRoles, recorded_roles
 from evalkit.store import RunDir
@@ -66,8 +67,9 @@ class Run:
 
     @property
     def config(self) -> dict[str, Any]:
+        """The stored config in groups (evalkit.config; a run stored before the groups is regrouped)."""
         config = self.manifest.get("config")
-        return config if isinstance(config, dict) else {}
+        return grouped(config) if isinstance(config, dict) else {}
 
     @property
     def tasks(self) -> dict[str, dict[str, Any]]:

@@ -18,7 +18,7 @@ import pytest
 
 from evalkit.adapters.base import Adapter, make_adapter
 from evalkit.adapters.openai_compat import OpenAICompatAdapter, parse_completion, parse_retry_after
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.testing.server import Fault, Reply, ScriptedServer
 from evalkit.types import Generation, Message, Request, SamplingParams
@@ -44,9 +44,9 @@ def _requests(count: int, *, prompt: bool = False) -> list[Request]:
     ]
 
 
-def _adapter(*urls: str, **config: Any) -> OpenAICompatAdapter:
-    settings: dict[str, Any] = {"max_retries": 2, "request_timeout_s": 5.0, "concurrency": 8, **config}
-    cfg = RunConfig(model="m", tasks="t", backend="openai", base_urls=urls, **settings)
+def _adapter(*urls: str, **backend: Any) -> OpenAICompatAdapter:
+    settings: dict[str, Any] = {"max_retries": 2, "request_timeout_s": 5.0, "concurrency": 8, **backend}
+    cfg = RunConfig(model="m", tasks="t", backend=BackendConfig(name="openai", base_urls=urls, **settings))
     return OpenAICompatAdapter(cfg, backoff_base_s=0.005, backoff_max_s=0.02, check_attempts=2)
 
 
@@ -79,7 +79,7 @@ class Recorder:
 
 
 def test_create_is_the_registered_openai_backend() -> None:
-    cfg = RunConfig(model="m", tasks="t", base_urls=("http://127.0.0.1:1/v1",))
+    cfg = RunConfig(model="m", tasks="t", backend=BackendConfig(base_urls=("http://127.0.0.1:1/v1",)))
     adapter = make_adapter("openai", cfg)
     assert isinstance(adapter, OpenAICompatAdapter) and isinstance(adapter, Adapter)
     typed: Adapter = OpenAICompatAdapter(cfg)  # mypy checks the class against the Protocol

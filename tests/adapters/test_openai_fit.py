@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from evalkit.adapters.openai_compat import OpenAICompatAdapter
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig, SamplingConfig
 from evalkit.errors import EvalkitError
 from evalkit.testing.server import Reply, ScriptedServer
 from evalkit.types import Generation, Message, Request, SamplingParams
@@ -77,9 +77,14 @@ def _requests(words: Sequence[int], n: int = 2, max_tokens: int = 32768) -> list
     ]
 
 
-def _adapter(url: str, **config: Any) -> OpenAICompatAdapter:
-    settings: dict[str, Any] = {"max_retries": 1, "request_timeout_s": 10.0, "concurrency": 4, **config}
-    cfg = RunConfig(model="m", tasks="t", backend="openai", base_urls=(url,), **settings)
+def _adapter(url: str, *, sampling: SamplingConfig | None = None, **backend: Any) -> OpenAICompatAdapter:
+    settings: dict[str, Any] = {"max_retries": 1, "request_timeout_s": 10.0, "concurrency": 4, **backend}
+    cfg = RunConfig(
+        model="m",
+        tasks="t",
+        backend=BackendConfig(name="openai", base_urls=(url,), **settings),
+        sampling=sampling or SamplingConfig(),
+    )
     return OpenAICompatAdapter(cfg, backoff_base_s=0.005, backoff_max_s=0.02)
 
 
@@ -143,7 +148,9 @@ def test_too_little_room_is_refused_before_any_completion_request() -> None:
 
 def test_the_floor_is_configurable() -> None:
     with ScriptedServer(VllmLike(), model="m", max_model_len=CONTEXT, tokenize=True) as server:
-        fitted, _ = _fit_and_generate(_adapter(server.url, max_tokens_floor=500), _requests([1500]), generate=False)
+        fitted, _ = _fit_and_generate(
+            _adapter(server.url, sampling=SamplingConfig(max_tokens_floor=500)), _requests([1500]), generate=False
+        )
     assert [r.params.max_tokens for r in fitted] == [548, 548]
 
 
@@ -185,7 +192,7 @@ def test_seeds_are_sent_unless_switched_off(send_seed: bool) -> None:
     script = VllmLike()
     requests = _requests([5, 6], max_tokens=100)
     with ScriptedServer(script) as server:
-        _, gens = _fit_and_generate(_adapter(server.url, send_seed=send_seed), requests)
+        _, gens = _fit_and_generate(_adapter(server.url, sampling=SamplingConfig(send_seed=send_seed)), requests)
     assert all(g.error is None for g in gens.values())
     sent = sorted(b.get("seed", -1) for b in script.bodies)
     assert sent == (sorted(r.seed for r in requests) if send_seed else [-1] * len(requests))
@@ -209,6 +216,6 @@ def test_with_several_servers_the_smallest_context_is_the_one_fitted_to() -> Non
         ScriptedServer(VllmLike(), model="m", max_model_len=4096, tokenize=True) as large,
         ScriptedServer(VllmLike(), model="m", max_model_len=CONTEXT, tokenize=True) as small,
     ):
-        cfg = RunConfig(model="m", tasks="t", backend="openai", base_urls=(large.url, small.url))
+        cfg = RunConfig(model="m", tasks="t", backend=BackendConfig(name="openai", base_urls=(large.url, small.url)))
         fitted, _ = _fit_and_generate(OpenAICompatAdapter(cfg), requests, generate=False)
     assert [r.params.max_tokens for r in fitted] == [CONTEXT - 48]

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.ledger import GenInfo, TaskLedger
 from evalkit.plan import plan_task
 from evalkit.summary import summarize_task
@@ -91,8 +91,7 @@ def test_grade_recomputes_the_rating_from_the_run_and_a_moved_data_dir(synthetic
     config = RunConfig(
         model="replayed",
         tasks=f"codeforces@contests={built.task_option}@n=2",
-        backend="replay",
-        replay=replay,
+        backend=BackendConfig(name="replay", replay=replay),
         data_dir=data,
         output=out,
     )

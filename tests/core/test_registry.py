@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from evalkit.adapters.base import BACKENDS, check_backend, make_adapter
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GRADERS, GraderRef, ThinkSettings, make_grader, register_grader
 from evalkit.registry import Registry, file_module_name, load_target, module_from_file
@@ -25,14 +25,24 @@ from evalkit.types import Generation, Sample
 PLUGIN_MODULE = """
 import dataclasses
 
-from evalkit import DatasetSpec, Grader, Sample, Score, Task
+from evalkit import Adapter, DatasetSpec, Generation, Grader, Sample, Score, Task
 
 
-class EchoAdapter:
+class EchoAdapter(Adapter):
     name = "echo"
 
     def __init__(self, config):
         self.model = config.model
+
+    def identity(self):
+        return {"engine": "echo", "model": self.model}
+
+    async def generate(self, requests):
+        for request in requests:
+            yield Generation.completed(request, request.prompt or "", finish_reason="stop")
+
+    async def aclose(self):
+        pass
 
 
 def create_adapter(config):
@@ -125,7 +135,7 @@ def test_plugins_add_a_task_a_grader_a_backend_and_a_sandbox(plugin: Path) -> No
     assert grader.grade(sample, gen, ThinkSettings()).verdict == "wrong"
 
     check_backend("echo")
-    adapter = make_adapter("echo", RunConfig(model="m", tasks="aime24", backend="echo"))
+    adapter = make_adapter("echo", RunConfig(model="m", tasks="aime24", backend=BackendConfig(name="echo")))
     assert type(adapter).__name__ == "EchoAdapter" and adapter.model == "m"  # type: ignore[attr-defined]
 
     sandbox = make_sandbox("null", unsafe_no_isolation=True)

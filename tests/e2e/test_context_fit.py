@@ -104,7 +104,7 @@ def test_a_rerun_without_seeds_resumes_the_same_run_and_duplicates_are_still_fla
     assert second.exit_code == 0, second.output
     assert [p.name for p in (tmp_path / "results").iterdir()] == [run_dir.name], "the same run was resumed"
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["status"] == "complete" and manifest["config"]["send_seed"] is False
+    assert manifest["status"] == "complete" and manifest["config"]["sampling"]["send_seed"] is False
     resent = [b for b in script.bodies if b["max_tokens"] > 1 and "seed" not in b]
     assert len(resent) == 4
     # Without seeds this server answers both samples of a problem alike: the detector still sees it.

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig, SamplingConfig
 from evalkit.runner import run
 from evalkit.testing.server import Reply, ScriptedServer
 
@@ -59,12 +59,11 @@ def test_split_reasoning_is_never_graded_and_content_is(
         config = RunConfig(
             model="scripted",
             tasks="aime24",
-            backend="openai",
-            base_urls=(server.url,),
+            backend=BackendConfig(name="openai", base_urls=(server.url,)),
             data_dir=DATA,
             output=tmp_path / "run",
             limit=3,
-            n=4,
+            sampling=SamplingConfig(n=4),
         )
         run(config, quiet=True)
     rows = {

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.runner import run
 from evalkit.testing.server import ScriptedServer
 
@@ -131,12 +131,9 @@ def test_run_rates_the_planned_solutions_exactly(server: ScriptedServer, data_di
     config = RunConfig(
         model="scripted",
         tasks=f"codeforces@contests={synthetic.CF_CONTEST}+{synthetic.ICPC_CONTEST}@n={N}",
-        backend="openai",
-        base_urls=(server.url,),
+        backend=BackendConfig(name="openai", base_urls=(server.url,), max_retries=2, request_timeout_s=30),
         data_dir=data_dir,
         output=out,
-        max_retries=2,
-        request_timeout_s=30,
     )
     run(config, quiet=True)
     entry = assert_summary_matches_plan(out, N)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from evalkit import rewards
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.gpqa.data import read_gpqa_zip
 from evalkit.runner import run
 from evalkit.seeds import derive_seed
@@ -65,13 +65,10 @@ def _config(server: ScriptedServer, out: Path, tasks: str, limit: int, data_dir:
     return RunConfig(
         model="scripted",
         tasks=tasks,
-        backend="openai",
-        base_urls=(server.url,),
+        backend=BackendConfig(name="openai", base_urls=(server.url,), max_retries=2, request_timeout_s=30),
         data_dir=data_dir,
         output=out,
         limit=limit,
-        max_retries=2,
-        request_timeout_s=30,
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.runner import run
 from evalkit.testing.server import ScriptedServer
 
@@ -87,12 +87,9 @@ def test_run_scores_the_planned_programs_exactly(tmp_path: Path) -> None:
         config = RunConfig(
             model="scripted",
             tasks=TASKS,
-            backend="openai",
-            base_urls=(server.url,),
+            backend=BackendConfig(name="openai", base_urls=(server.url,), max_retries=2, request_timeout_s=30),
             data_dir=data_dir,
             output=out,
-            max_retries=2,
-            request_timeout_s=30,
         )
         run(config, quiet=True)
     want = _expected(N)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig, SamplingConfig
 from evalkit.runner import run
 from evalkit.seeds import derive_seed
 from evalkit.testing.server import ScriptedServer
@@ -88,11 +88,12 @@ def expected_metrics(task: str, limit: int, n: int, seed: int = 0) -> dict[str, 
     return out
 
 
-def _config(server: ScriptedServer, out: Path, tasks: str, **kw: Any) -> RunConfig:
-    settings: dict[str, Any] = {"max_retries": 3, "request_timeout_s": 30, **kw}
-    return RunConfig(
-        model="scripted", tasks=tasks, backend="openai", base_urls=(server.url,), data_dir=DATA, output=out, **settings
-    )
+def _config(
+    server: ScriptedServer, out: Path, tasks: str, *, max_retries: int = 3, temperature: float | None = None, **kw: Any
+) -> RunConfig:
+    backend = BackendConfig(name="openai", base_urls=(server.url,), max_retries=max_retries, request_timeout_s=30)
+    sampling = SamplingConfig(temperature=temperature)
+    return RunConfig(model="scripted", tasks=tasks, data_dir=DATA, output=out, backend=backend, sampling=sampling, **kw)
 
 
 @pytest.fixture(scope="module")

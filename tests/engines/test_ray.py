@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig, ScaleConfig
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.jobs import GradeJob
@@ -34,7 +34,7 @@ def ray_cluster() -> Iterator[Any]:
 def local_texts(engine_config: Callable[..., RunConfig], requests_for: Any, run_adapter: Any) -> dict[Any, str]:
     from evalkit.adapters import transformers_engine
 
-    adapter = transformers_engine.create(engine_config())
+    adapter = transformers_engine.create(engine_config("transformers"))
     return {k: g.text for k, g in run_adapter(adapter, requests_for(indices=range(4))).items()}
 
 
@@ -43,7 +43,7 @@ def test_two_replicas_give_the_local_samples_key_for_key(
 ) -> None:
     from evalkit.adapters.ray_replicas import RayReplicaAdapter
 
-    adapter = RayReplicaAdapter("transformers", engine_config(replicas=2, ray=True))
+    adapter = RayReplicaAdapter("transformers", engine_config("transformers", replicas=2, ray=True))
     try:
         out = run_adapter(adapter, requests_for(indices=range(4)))
         assert {k: g.text for k, g in out.items()} == local_texts
@@ -58,7 +58,7 @@ def test_a_replica_killed_mid_run_loses_only_its_in_flight_samples(
 ) -> None:
     from evalkit.adapters.ray_replicas import RayReplicaAdapter
 
-    adapter = RayReplicaAdapter("transformers", engine_config(replicas=2, ray=True))
+    adapter = RayReplicaAdapter("transformers", engine_config("transformers", replicas=2, ray=True))
     requests = requests_for(indices=range(4))
 
     async def run() -> list[Generation]:
@@ -138,9 +138,9 @@ def test_an_address_that_does_not_answer_is_a_clear_error(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     with pytest.raises(EvalkitError, match=r"127.0.0.1:1 does not answer.*ray start --head"):
-        ray_cluster.connect(RunConfig(model="m", tasks="t", ray_address="127.0.0.1:1"))
+        ray_cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="127.0.0.1:1")))
     with pytest.raises(EvalkitError, match="is not host:port"):
-        ray_cluster.connect(RunConfig(model="m", tasks="t", ray_address="somewhere"))
+        ray_cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="somewhere")))
 
 
 def test_engine_start_errors_inside_replicas_surface_as_evalkit_errors(
@@ -149,7 +149,7 @@ def test_engine_start_errors_inside_replicas_surface_as_evalkit_errors(
     from evalkit.adapters.ray_replicas import RayReplicaAdapter
 
     with pytest.raises(EvalkitError, match="does not exist"):
-        RayReplicaAdapter("transformers", engine_config(model="/no/such/model", ray=True))
+        RayReplicaAdapter("transformers", engine_config("transformers", model="/no/such/model", ray=True))
 
 
 def test_replicas_fit_max_tokens_and_a_refusal_is_an_evalkit_error(
@@ -159,8 +159,8 @@ def test_replicas_fit_max_tokens_and_a_refusal_is_an_evalkit_error(
 
     # The tiny model's 2,048 positions leave enough after a short prompt: fitted. A 1,030-token context
     # leaves less than the 1,024-token floor: refused, as an EvalkitError rather than a RayError.
-    adapter = RayReplicaAdapter("transformers", engine_config(replicas=1, ray=True))
-    small = RayReplicaAdapter("transformers", engine_config(replicas=1, ray=True, max_model_len=1030))
+    adapter = RayReplicaAdapter("transformers", engine_config("transformers", replicas=1, ray=True))
+    small = RayReplicaAdapter("transformers", engine_config("transformers", replicas=1, ray=True, max_model_len=1030))
     try:
         requests = requests_for(indices=(0,), max_tokens=32768)
         fitted = asyncio.run(adapter.fit(requests))
@@ -176,7 +176,9 @@ def test_openai_endpoints_are_dealt_over_replicas() -> None:
     from evalkit.adapters.ray_replicas import replica_configs
 
     urls = tuple(f"http://127.0.0.1:{8000 + i}/v1" for i in range(5))
-    configs = replica_configs("openai", RunConfig(model="m", tasks="t", base_urls=urls, concurrency=60))
-    assert [c.base_urls for c in configs] == [(u,) for u in urls]
-    two = replica_configs("openai", RunConfig(model="m", tasks="t", base_urls=urls, replicas=2, concurrency=60))
-    assert [c.base_urls for c in two] == [urls[0::2], urls[1::2]] and all(c.concurrency == 30 for c in two)
+    backend = BackendConfig(name="openai", base_urls=urls, concurrency=60)
+    configs = replica_configs("openai", RunConfig(model="m", tasks="t", backend=backend))
+    assert [c.backend.base_urls for c in configs] == [(u,) for u in urls]
+    two = replica_configs("openai", RunConfig(model="m", tasks="t", backend=backend, scale=ScaleConfig(replicas=2)))
+    assert [c.backend.base_urls for c in two] == [urls[0::2], urls[1::2]]
+    assert all(c.backend.concurrency == 30 for c in two)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from evalkit.adapters.replay import ReplayAdapter, create
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
 from evalkit.types import Generation, Sample
@@ -65,7 +65,7 @@ def test_missing_keys_are_error_rows_and_extra_rows_are_reported(
             {"task": "toy", "sample_id": "p1", "sample_index": 1, "text": None, "error": "HTTP 500"},
         ],
     )
-    adapter = create(RunConfig(model="m", tasks="toy", backend="replay", replay=path))
+    adapter = create(RunConfig(model="m", tasks="toy", backend=BackendConfig(name="replay", replay=path)))
     out = run_adapter(adapter, requests_for(indices=range(3), problems=("p1",)))
     assert len(out) == 3
     assert out[("toy", "p1", 0)].text == "a" and out[("toy", "p1", 0)].reasoning == "r"
@@ -113,4 +113,4 @@ def test_missing_file_and_missing_option(tmp_path: Path) -> None:
     with pytest.raises(EvalkitError, match="does not exist"):
         ReplayAdapter(tmp_path / "nope.jsonl")
     with pytest.raises(EvalkitError, match="--replay FILE"):
-        create(RunConfig(model="m", tasks="toy", backend="replay"))
+        create(RunConfig(model="m", tasks="toy", backend=BackendConfig(name="replay")))

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from evalkit.adapters import select
 from evalkit.adapters.base import BACKENDS
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 
 
-def _config(**kw: object) -> RunConfig:
-    return RunConfig(model="m", tasks="aime24", **kw)  # type: ignore[arg-type]
+def _config(**backend: Any) -> RunConfig:
+    return RunConfig(model="m", tasks="aime24", backend=BackendConfig(**backend))
 
 
 def test_explicit_backend_wins() -> None:
-    assert select.resolve_backend(_config(backend="transformers", base_urls=("http://x/v1",))) == (
+    assert select.resolve_backend(_config(name="transformers", base_urls=("http://x/v1",))) == (
         "transformers",
         "--backend transformers was given",
     )

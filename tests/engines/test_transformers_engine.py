@@ -36,7 +36,7 @@ def test_batch_size_does_not_change_samples(
 ) -> None:
     from evalkit.adapters import transformers_engine
 
-    small_batches = transformers_engine.create(engine_config(concurrency=2))
+    small_batches = transformers_engine.create(engine_config("transformers", concurrency=2))
     requests = requests_for(indices=range(3))
     a = run_adapter(small_batches, requests)
     b = run_adapter(transformers_adapter, requests)
@@ -98,8 +98,8 @@ def test_chat_template_override_changes_the_prompt(
 
     template = tmp_path / "plain.jinja"
     template.write_text("{% for m in messages %}Q: {{ m['content'] }}\n{% endfor %}A:")
-    adapter = transformers_engine.create(engine_config(chat_template=template))
-    default = transformers_engine.create(engine_config())
+    adapter = transformers_engine.create(engine_config("transformers", chat_template=template))
+    default = transformers_engine.create(engine_config("transformers"))
     request = requests_for(indices=(0,), problems=("p3",), max_tokens=2)
     a, b = run_adapter(adapter, request), run_adapter(default, request)
     key = ("toy", "p3", 0)
@@ -114,11 +114,11 @@ def test_bad_inputs_are_clear_errors(
     from evalkit.adapters import transformers_engine
 
     with pytest.raises(EvalkitError, match="does not exist"):
-        transformers_engine.create(engine_config(model="./no/such/model"))
+        transformers_engine.create(engine_config("transformers", model="./no/such/model"))
     with pytest.raises(EvalkitError, match="--max-model-len 99999 exceeds"):
-        transformers_engine.create(engine_config(max_model_len=99999))
+        transformers_engine.create(engine_config("transformers", max_model_len=99999))
     with pytest.raises(EvalkitError, match="--dtype int3"):
-        transformers_engine.create(engine_config(dtype="int3"))
+        transformers_engine.create(engine_config("transformers", dtype="int3"))
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(MissingExtraError, match=r"evalkit\[transformers\]"):
-        transformers_engine.create(engine_config())
+        transformers_engine.create(engine_config("transformers"))

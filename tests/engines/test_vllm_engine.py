@@ -100,7 +100,9 @@ def test_max_tokens_are_fitted_to_the_context_and_stored_per_sample(
     vllm_adapter: Any, requests_for: Any, run_adapter: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The session engine's context is 256 tokens: allow budgets that small.
-    monkeypatch.setattr(vllm_adapter, "_config", vllm_adapter._config.model_copy(update={"max_tokens_floor": 64}))
+    config = vllm_adapter._config
+    floor = config.model_copy(update={"sampling": config.sampling.model_copy(update={"max_tokens_floor": 64})})
+    monkeypatch.setattr(vllm_adapter, "_config", floor)
     requests = requests_for(indices=(0,), max_tokens=32768)
     fitted = asyncio.run(vllm_adapter.fit(requests))
     assert all(r.params.max_tokens < 256 for r in fitted)

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, RunConfig
 from evalkit.runner import run
 from evalkit.testing.server import Reply, ScriptedServer
 
@@ -192,8 +192,7 @@ def world(kit: ModuleType, data_dir: Path, tmp_path_factory: pytest.TempPathFact
                 model="scripted",
                 tasks=f"aime24@n={n}",
                 limit=3,
-                backend="openai",
-                base_urls=(server.url,),
+                backend=BackendConfig(name="openai", base_urls=(server.url,)),
                 data_dir=data_dir,
                 output=out,
             )

@@ -23,7 +23,7 @@ import pytest
 import typer
 
 from evalkit.cli import exit_if_incomplete
-from evalkit.config import RunConfig
+from evalkit.config import BackendConfig, GradingConfig, RunConfig
 from evalkit.runner import run
 from evalkit.testing.server import Fault, Reply, ScriptedServer
 
@@ -100,14 +100,16 @@ def _config(server: ScriptedServer, out: Path, data_dir: Path) -> RunConfig:
         model="scripted",
         tasks=TASKS,
         limit=LIMIT,
-        backend="openai",
-        base_urls=(server.url,),
         data_dir=data_dir,
         output=out,
-        concurrency=TOTAL,
-        max_retries=MAX_RETRIES,
-        request_timeout_s=REQUEST_TIMEOUT_S,
-        grading_workers=1,
+        backend=BackendConfig(
+            name="openai",
+            base_urls=(server.url,),
+            concurrency=TOTAL,
+            max_retries=MAX_RETRIES,
+            request_timeout_s=REQUEST_TIMEOUT_S,
+        ),
+        grading=GradingConfig(workers=1),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from evalkit.config import RunConfig
+from evalkit.config import RunConfig, SandboxConfig
 from evalkit.graders.base import GRADERS, GraderRef, ThinkSettings, make_grader, register_grader
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.ledger import GenInfo, TaskLedger
@@ -53,7 +53,9 @@ def test_capability_defaults() -> None:
 
 
 def test_a_plugin_grader_that_runs_code_gets_the_runs_sandbox_options(plugin_task: str) -> None:
-    config = RunConfig(model="m", tasks=plugin_task, sandbox="docker", unsafe_no_isolation=True, limit=1)
+    config = RunConfig(
+        model="m", tasks=plugin_task, sandbox=SandboxConfig(name="docker", unsafe_no_isolation=True), limit=1
+    )
     planned = plan_task(parse_task_list(plugin_task)[0], config, None)
     assert planned.runs_code
     assert planned.grader.options == {"sandbox": "docker", "unsafe_no_isolation": True}

@@ -93,7 +93,7 @@ def test_default_protocol_runs_aime_gpqa_ifeval_and_livecodebench_seeded_one_at_
         assert entry["stats"]["max_tokens"] == 32768 and entry["stats"]["max_tokens_fitted"] == 2
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["engine"]["served_model"]["max_model_len"] == CONTEXT
-    assert manifest["config"]["send_seed"] is True and manifest["status"] == "complete"
+    assert manifest["config"]["sampling"]["send_seed"] is True and manifest["status"] == "complete"
     assert "max tokens fitted to the model's context for 8 of 8 samples" in _one_line(result.stderr)
 
 
@@ -141,7 +141,7 @@ def test_seeds_off_at_a_higher_concurrency(
     assert len(generations) == 8
     _assert_fitted(generations)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["config"]["send_seed"] is False and manifest["status"] == "complete"
+    assert manifest["config"]["sampling"]["send_seed"] is False and manifest["status"] == "complete"
     assert "CPU Generator does not use offset" not in server.log.read_text(errors="replace")
 
 
