@@ -38,10 +38,6 @@ class Sample:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Sample:
-        return cls(id=str(d["id"]), input=d["input"], target=d["target"], metadata=dict(d.get("metadata") or {}))
-
 
 @dataclass(frozen=True)
 class SamplingParams:
@@ -161,25 +157,6 @@ class Generation:
         return cls.completed(request, None, finish_reason="error", latency_s=latency_s, error=error)
 
 
-# Verdicts shared by all graders. Math/choice/ifeval use the first group; code graders use the
-# judge verdicts. `error` means the harness (server, sandbox) failed, not the model.
-Verdict = Literal[
-    "correct",
-    "wrong",
-    "no_answer",
-    "unclosed_think",
-    "truncated",
-    "timeout",
-    "error",
-    "AC",
-    "WA",
-    "TLE",
-    "MLE",
-    "RE",
-    "CE",
-]
-
-
 @dataclass(frozen=True, slots=True)
 class Score:
     """A grader's judgement of one generation.
@@ -187,6 +164,9 @@ class Score:
     `value` is in [0, 1]. `vote` is the key this sample votes with in cons@k (None: it does not vote);
     graders make equal keys for equivalent answers. `details` carries grader-specific structure
     (IFEval per-instruction booleans, per-test code results) that reports read without re-parsing.
+    `verdict` names what happened: correct, wrong, no_answer, unclosed_think, truncated, timeout, a
+    code judge's AC, WA, TLE, MLE, RE or CE, or `error` when the harness (server, sandbox), not the
+    model, failed.
     """
 
     value: float
@@ -198,17 +178,6 @@ class Score:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Score:
-        return cls(
-            value=float(d["value"]),
-            verdict=d["verdict"],
-            extracted=d.get("extracted"),
-            explanation=d.get("explanation", ""),
-            vote=d.get("vote"),
-            details=dict(d.get("details") or {}),
-        )
 
 
 def _intern(value: str | None) -> str | None:
