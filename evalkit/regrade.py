@@ -63,8 +63,8 @@ def regrade(
         manifest["status"] = "complete" if summary["complete"] else "incomplete"
         writer.write_manifest(manifest)
     if not quiet:
+        from evalkit.console import print_summary
         from evalkit.headline import metric_roles
-        from evalkit.table import print_summary
 
         print_summary(summary, run_dir, roles={pt.name: metric_roles(pt.task) for pt in planned})
     return summary

@@ -164,8 +164,8 @@ async def _run(
                 config, planned, adapter, writer, manifest, state, identity_hash(identity), quiet
             )
     if not quiet:
+        from evalkit.console import print_summary
         from evalkit.headline import metric_roles
-        from evalkit.table import print_summary
 
         print_summary(summary, output, roles={pt.name: metric_roles(pt.task) for pt in planned})
     return output

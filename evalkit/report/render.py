@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from evalkit.errors import EvalkitError
-from evalkit.report.runs import Run
+from evalkit.report.runs import LoadedRun
 from evalkit.report.table import Cell, ReportTables, build_tables
 
 FORMATS = ("md", "csv", "html", "latex", "json")
@@ -91,7 +91,7 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def render_json(runs: Sequence[Run], tables: ReportTables) -> str:
+def render_json(runs: Sequence[LoadedRun], tables: ReportTables) -> str:
     """The runs and every number as JSON (NaN becomes null)."""
     records = [{k: _json_safe(v) for k, v in row.items()} for row in tables.frame.to_dict(orient="records")]
     doc = {
@@ -112,7 +112,7 @@ def render_json(runs: Sequence[Run], tables: ReportTables) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def render(runs: Sequence[Run], fmt: str, *, title: str = DEFAULT_TITLE, plots: bool = True) -> str:
+def render(runs: Sequence[LoadedRun], fmt: str, *, title: str = DEFAULT_TITLE, plots: bool = True) -> str:
     """The report over `runs` in format `fmt` (one of FORMATS). `plots` applies to HTML."""
     if fmt not in FORMATS:
         raise EvalkitError(f"Unknown report format '{fmt}'. Choose one of: {', '.join(FORMATS)}.")

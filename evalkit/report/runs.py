@@ -40,8 +40,9 @@ SAMPLE_COLUMNS = (
 )
 
 
-class Run:
-    """One run directory: its manifest and summary, and (loaded on first use) its graded samples."""
+class LoadedRun:
+    """One finished run as reports and gates read it: its manifest and summary, and (loaded on first
+    use) its graded samples. (`evalkit.store.RunDir` is the directory's files themselves.)"""
 
     def __init__(self, path: Path, manifest: dict[str, Any], summary: dict[str, Any]) -> None:
         self.path = path
@@ -157,12 +158,12 @@ class Run:
         return frame.sort_values(["task", "sample_id", "sample_index"], kind="stable").reset_index(drop=True)
 
 
-def load_run(path: Path, *, allow_partial: bool = False) -> Run:
+def load_run(path: Path, *, allow_partial: bool = False) -> LoadedRun:
     """Open a run directory for reading; refuse one that is unfinished unless `allow_partial`."""
     store = RunDir(path)
     manifest = store.manifest()
     summary = store.summary()
-    run = Run(Path(path), manifest, summary)
+    run = LoadedRun(Path(path), manifest, summary)
     if not run.complete and not allow_partial:
         finished = "" if run.status == "running" else f" (status: {run.status})"
         raise EvalkitError(
@@ -173,7 +174,7 @@ def load_run(path: Path, *, allow_partial: bool = False) -> Run:
     return run
 
 
-def load_runs(paths: Sequence[Path], *, allow_partial: bool = False) -> list[Run]:
+def load_runs(paths: Sequence[Path], *, allow_partial: bool = False) -> list[LoadedRun]:
     """Open several runs; labels are the model names, made unique with the run id where they clash."""
     if not paths:
         raise EvalkitError("No run directories given. Pass one or more folders written by `evalkit run`.")
