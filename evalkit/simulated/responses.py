@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.simulated import ifeval as ifeval_writers
+from evalkit.simulated import ifeval_responses as ifeval_writers
 from evalkit.types import Sample
 
 SIMULATED_MODEL = "simulated"

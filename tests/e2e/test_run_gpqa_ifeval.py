@@ -22,7 +22,7 @@ import pytest
 
 from evalkit import rewards
 from evalkit.config import BackendConfig, RunConfig
-from evalkit.gpqa.data import read_gpqa_zip
+from evalkit.gpqa.dataset import read_gpqa_zip
 from evalkit.runner import run
 from evalkit.seeds import derive_seed
 from evalkit.testing.server import ScriptedServer
