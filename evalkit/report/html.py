@@ -18,9 +18,9 @@ from typing import Any, cast, get_args
 from evalkit.answer import DEFAULT_MARKER, ThinkPolicy, answer_region
 from evalkit.errors import MissingExtraError
 from evalkit.report.rebuilt_prompts import load_prompts
-from evalkit.report.render import environment
 from evalkit.report.runs import LoadedRun
 from evalkit.report.table import ReportTables, task_order
+from evalkit.report.templating import environment
 
 MAX_ANSWER_CHARS = 4000
 MAX_THINKING_CHARS = 4000
