@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from evalkit.errors import EvalkitError, MissingExtraError
+from evalkit.jsonl import read_jsonl
 from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task
 from evalkit.types import Sample
 
@@ -127,31 +128,6 @@ def _bundled_records(spec: DatasetSpec, bundled: BundledCopy) -> tuple[Iterable[
             "ships: it was modified. Reinstall evalkit (or restore the file), or pass --data-source hub or --data-dir."
         )
     return read_jsonl(path), str(path)
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[str, Record]]:
-    """Yield (`file:line`, record) for each non-empty line; a malformed line is an error naming both."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as e:
-        raise EvalkitError(f"Cannot read dataset file '{path}': {e.strerror}.") from e
-    with handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EvalkitError(
-                    f"Malformed dataset line at {where}: {e.msg} (column {e.colno}). Fix or remove that line, or "
-                    "re-copy the dataset."
-                ) from e
-            if not isinstance(record, dict):
-                raise EvalkitError(
-                    f"Malformed dataset line at {where}: expected a JSON object, got {type(record).__name__}."
-                )
-            yield where, record
 
 
 def _offline_records(spec: DatasetSpec, data_dir: Path) -> tuple[Iterable[tuple[str, Record]], str]:

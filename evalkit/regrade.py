@@ -22,11 +22,12 @@ from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
+from evalkit.jsonl import read_row_at, scan_run_rows
 from evalkit.ledger import GenInfo
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.resume import new_ledger, run_think, shows_thinking, think_record
 from evalkit.runner import summarize_run
-from evalkit.store import GENERATIONS, RunDir, RunWriter, read_row_at, row_key, scan_jsonl
+from evalkit.store import GENERATIONS, RunDir, RunWriter, row_key
 from evalkit.types import Generation, Score
 
 Key = tuple[str, str, int]
@@ -96,7 +97,7 @@ class Covered:
         about 300 bytes a sample for as long as the scan runs.
         """
         latest = {name: np.full((len(pt.data.samples), pt.n), -1, dtype=np.int64) for name, pt in self._planned.items()}
-        for offset, row in scan_jsonl(path):
+        for offset, row in scan_run_rows(path):
             try:
                 cell = self._cell(row_key(row))
             except (KeyError, TypeError, ValueError):

@@ -29,12 +29,13 @@ from evalkit.failfast import FailFast
 from evalkit.graders.jobs import GradingPool
 from evalkit.grading import GradingStage, make_grading_pool
 from evalkit.identity import generation_identity, identity_hash
+from evalkit.jsonl import read_row_at
 from evalkit.ledger import GenInfo, Ledger
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.progress import RunProgress
 from evalkit.resume import RunState, check_same_run, read_state, run_think, shows_thinking, think_record
 from evalkit.simulated import SIMULATED_MODEL
-from evalkit.store import GENERATIONS, MANIFEST, SUMMARY, RunDir, RunWriter, read_row_at
+from evalkit.store import GENERATIONS, MANIFEST, SUMMARY, RunDir, RunWriter
 from evalkit.summary import summarize_task, vote_classes
 from evalkit.types import Generation, Request, Score
 
