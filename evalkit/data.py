@@ -25,7 +25,7 @@ from typing import Any, Literal, get_args
 
 from evalkit.errors import EvalkitError, MissingExtraError
 from evalkit.jsonl import read_jsonl
-from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task
+from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task, get_task, task_names
 from evalkit.types import Sample
 
 DATA_DIR_ENV = "EVALKIT_DATA_DIR"
@@ -95,6 +95,11 @@ def resolve_data_dir(data_dir: Path | None, source: DataSource = "auto") -> Path
     return data_dir
 
 
+def bundled_task_names() -> list[str]:
+    """The registered tasks whose data ships with evalkit."""
+    return [name for name in task_names() if get_task(name).dataset.bundled is not None]
+
+
 def source_kind(spec: DatasetSpec, data_dir: Path | None, source: DataSource = "auto", task: str = "") -> SourceKind:
     """Which source one task loads from (see the module docstring)."""
     if spec.local_path is not None:
@@ -104,7 +109,7 @@ def source_kind(spec: DatasetSpec, data_dir: Path | None, source: DataSource = "
     if source == "bundled":
         if spec.bundled is None:
             raise EvalkitError(
-                f"Task '{task or spec.hub_id}' has no bundled copy (only aime24, aime25, math500 and ifeval ship with "
+                f"Task '{task or spec.hub_id}' has no bundled copy (only {', '.join(bundled_task_names())} ship with "
                 "evalkit). Use --data-source auto (its Hub dataset or --data-dir) for it."
             )
         return "bundled"
