@@ -22,15 +22,13 @@ from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
+from evalkit.grading import summarize_run
 from evalkit.jsonl import read_row_at, scan_run_rows
 from evalkit.ledger import GenInfo
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.resume import new_ledger, run_think, shows_thinking, think_record
-from evalkit.runner import summarize_run
 from evalkit.store import GENERATIONS, RunDir, RunWriter, row_key
 from evalkit.types import Generation, Score
-
-Key = tuple[str, str, int]
 
 
 def regrade(
@@ -119,7 +117,7 @@ async def _regrade(
     sink: Callable[[dict[str, Any]], None],
     offsets: list[int],
     config: RunConfig,
-    planned: list[Any],
+    planned: list[PlannedTask],
     think: ThinkSettings,
     quiet: bool,
 ) -> dict[str, Any]:

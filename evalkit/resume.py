@@ -23,9 +23,7 @@ from evalkit.jsonl import scan_run_rows
 from evalkit.ledger import GenInfo, Ledger
 from evalkit.plan import PlannedTask
 from evalkit.store import GENERATIONS, RunDir, generation_hash, score_from_row
-from evalkit.types import Generation, Request
-
-Key = tuple[str, str, int]
+from evalkit.types import Generation, Key, Request
 
 
 @dataclass(frozen=True, slots=True)

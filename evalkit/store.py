@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Container, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,7 +22,7 @@ from rich.console import Console
 from evalkit.errors import EvalkitError
 from evalkit.jsonl import read_run_rows, scan_run_rows
 from evalkit.seeds import stable_hash
-from evalkit.types import Generation, Score
+from evalkit.types import Generation, Key, Score
 
 MANIFEST = "manifest.json"
 GENERATIONS = "generations.jsonl"
@@ -29,8 +30,12 @@ GRADES = "grades.jsonl"
 SUMMARY = "summary.json"
 LOCK = ".lock"
 
-Key = tuple[str, str, int]
 _console = Console(stderr=True)
+
+
+def timestamp() -> str:
+    """Now, as the run directory's files record times (UTC, ISO 8601, seconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def latest_offsets(path: Path, keep: Callable[[Key], bool] | None = None) -> dict[Key, int]:

@@ -14,6 +14,9 @@ from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
 
+Key = tuple[str, str, int]
+"""(task, sample id, sample index): what a generation, a grade row and a ledger cell are keyed by."""
+
 
 @dataclass(frozen=True)
 class Message:
@@ -72,7 +75,7 @@ class Request:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def key(self) -> tuple[str, str, int]:
+    def key(self) -> Key:
         return (self.task, self.sample_id, self.sample_index)
 
 
@@ -104,7 +107,7 @@ class Generation:
     max_tokens: int | None = None
 
     @cached_property
-    def key(self) -> tuple[str, str, int]:
+    def key(self) -> Key:
         """(task, sample id, sample index); one tuple per generation, shared by whatever is keyed by it."""
         return (self.task, self.sample_id, self.sample_index)
 

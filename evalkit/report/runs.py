@@ -16,6 +16,7 @@ from evalkit.config import grouped
 from evalkit.errors import EvalkitError
 from evalkit.headline import MetricRoles, recorded_roles
 from evalkit.store import RunDir
+from evalkit.types import Key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,9 +110,9 @@ class LoadedRun:
         base = _STEP_PATTERN.sub("", self.model).strip("-_/ ")
         return base or self.model
 
-    def covered(self) -> set[tuple[str, str, int]]:
+    def covered(self) -> set[Key]:
         """The (task, problem, sample index) keys the summary's numbers cover: nothing else is read."""
-        keys: set[tuple[str, str, int]] = set()
+        keys: set[Key] = set()
         for task, entry in self.tasks.items():
             ids = entry.get("sample_ids")
             if not isinstance(ids, list):

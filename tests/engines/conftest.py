@@ -205,8 +205,8 @@ def runs_on_session_vllm(vllm_adapter: Any, monkeypatch: pytest.MonkeyPatch) -> 
     runs on Ray and other backends open their adapters as usual.
     """
     from evalkit import runner
-    from evalkit.adapters.ray_cluster import uses_ray
     from evalkit.adapters.select import open_adapter, resolve_backend
+    from evalkit.cluster import uses_ray
 
     def open_session_engine(config: RunConfig) -> tuple[Any, dict[str, Any]]:
         backend, reason = resolve_backend(config)

@@ -134,13 +134,13 @@ def test_ray_grading_times_out_and_redoes_jobs_of_dead_workers(ray_cluster: Any,
 
 def test_an_address_that_does_not_answer_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     ray = pytest.importorskip("ray")
-    from evalkit.adapters import ray_cluster
+    from evalkit import cluster
 
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     with pytest.raises(EvalkitError, match=r"127.0.0.1:1 does not answer.*ray start --head"):
-        ray_cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="127.0.0.1:1")))
+        cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="127.0.0.1:1")))
     with pytest.raises(EvalkitError, match="is not host:port"):
-        ray_cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="somewhere")))
+        cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="somewhere")))
 
 
 def test_engine_start_errors_inside_replicas_surface_as_evalkit_errors(

@@ -13,9 +13,10 @@ from evalkit.graders.base import GRADERS, GraderRef, ThinkSettings, make_grader,
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.ledger import GenInfo, TaskLedger
 from evalkit.plan import plan_task
-from evalkit.summary import summarize_task, vote_classes
+from evalkit.summary import summarize_task
 from evalkit.tasks import TASKS, Task, get_task, parse_task_list, task
 from evalkit.types import Generation, Sample, Score
+from evalkit.vote import vote_classes
 
 # The LiveCodeBench grader under a name no list in evalkit knows, as a plugin would register one.
 PLUGIN = "plugin_code"
