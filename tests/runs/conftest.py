@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -15,6 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from evalkit.cli import app
+from evalkit.registry import module_from_file
 from evalkit.testing.server import ScriptedServer
 
 HERE = Path(__file__).resolve().parent
@@ -25,21 +25,10 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 
-def _script() -> ModuleType:
-    name = "evalkit_tests_runs_answer_script"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="session")
 def script() -> ModuleType:
     """answer_script.py: `write_problems`, `answer_for`, `behaviour`."""
-    return _script()
+    return module_from_file(SCRIPT)
 
 
 @pytest.fixture(scope="module")
