@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -19,10 +18,6 @@ from evalkit.testing.server import ScriptedServer
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "answer_script.py"
-# Grading workers import runs_test_graders by module name; they take sys.path from the forkserver,
-# which starts with the first pool, after every conftest has been imported.
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture(scope="session")
