@@ -19,15 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_CODEFORCES = REPO / ".." / "shared" / "data" / "codeforces"
 
 
-def _load_synthetic() -> ModuleType:
-    # Test folders are not packages (importlib mode): load the builder by path, once.
-    return module_from_file(Path(__file__).with_name("synthetic.py"))
-
-
 @pytest.fixture(scope="session")
 def synthetic() -> ModuleType:
-    """The synthetic-set builder module (tests/codeforces/synthetic.py)."""
-    return _load_synthetic()
+    """The synthetic-set builder module (tests/codeforces/synthetic.py; test folders are not packages)."""
+    return module_from_file(Path(__file__).with_name("synthetic.py"))
 
 
 @pytest.fixture(scope="session")

@@ -12,14 +12,10 @@ from evalkit.registry import module_from_file
 from evalkit.testing.server import ScriptedServer
 
 
-def _kit() -> ModuleType:
-    return module_from_file(Path(__file__).with_name("faultkit.py"))
-
-
 @pytest.fixture(scope="session")
 def kit() -> ModuleType:
     """faultkit.py: paths, the e2e model script, run-directory readers."""
-    return _kit()
+    return module_from_file(Path(__file__).with_name("faultkit.py"))
 
 
 @pytest.fixture(scope="session")
