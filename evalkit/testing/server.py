@@ -35,7 +35,6 @@ import asyncio
 import contextlib
 import hashlib
 import importlib
-import importlib.util
 import json
 import os
 import selectors
@@ -53,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from evalkit.errors import EvalkitError
+from evalkit.registry import module_from_file
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -97,11 +97,9 @@ def load_script(spec: str) -> Script:
         raise EvalkitError(f"Script '{spec}' must look like 'package.module:function' or 'file.py:function'.")
     if target.endswith(".py"):
         path = Path(target).resolve()
-        module_spec = importlib.util.spec_from_file_location(f"_evalkit_script_{path.stem}", path)
-        if module_spec is None or module_spec.loader is None or not path.is_file():
+        if not path.is_file():
             raise EvalkitError(f"Script file '{path}' does not exist. Pass an existing .py file.")
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        module = module_from_file(path)
     else:
         module = importlib.import_module(target)
     script = getattr(module, attr, None)

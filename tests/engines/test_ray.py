@@ -15,6 +15,7 @@ from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.jobs import GradeJob
 from evalkit.graders.pool import LocalGradingPool
+from evalkit.testing import generation_for
 from evalkit.testing.graders import register_test_graders, unregister_test_graders
 from evalkit.types import Generation, Sample
 
@@ -87,7 +88,7 @@ def _jobs(grader: GraderRef, texts: list[str], timeout_s: float = 20.0) -> list[
         GradeJob(
             grader=grader,
             sample=sample,
-            generation=Generation("toy", "1", "s1", i, i, "h", text=text, finish_reason="stop"),
+            generation=generation_for(sample, text, task="toy", index=i),
             think=ThinkSettings(policy="none"),
             timeout_s=timeout_s,
         )
