@@ -53,6 +53,7 @@ import httpx
 
 from evalkit.errors import EvalkitError
 from evalkit.registry import module_from_file
+from evalkit.testing.processes import importable_env
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -408,10 +409,7 @@ class ScriptedServer:
         cmd = [sys.executable, "-m", "evalkit.testing.server", "--script", spec, "--host", self.host]
         cmd += ["--port", str(self.port), "--exit-on-stdin-eof", "--max-model-len", str(self.max_model_len)]
         cmd += (["--model", self.model] if self.model else []) + (["--tokenize"] if self.tokenize else [])
-        env = dict(os.environ)
-        # The child must import this same evalkit even when it is not installed.
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        env = importable_env()  # the child must import this same evalkit even when it is not installed
         # The child holds the read end of a pipe only we write to: if this process dies (even by
         # kill -9) the pipe closes and the server stops instead of lingering.
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)

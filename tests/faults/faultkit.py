@@ -6,7 +6,6 @@ Loaded by path from conftest.py (tests are not a package), exposed as the `kit` 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -86,12 +85,3 @@ class RunFiles:
 def evalkit(*args: str) -> list[str]:
     """The command line of `python -m evalkit.cli ARGS`."""
     return [sys.executable, "-m", "evalkit.cli", *args]
-
-
-def cli_env() -> dict[str, str]:
-    """Environment for CLI subprocesses: this checkout importable, no line wrapping in messages."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    env["COLUMNS"] = "400"
-    env.pop("EVALKIT_DATA_DIR", None)
-    return env

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from evalkit.registry import module_from_file
+from evalkit.testing.processes import cli_env
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -155,14 +156,6 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     row = lcb.stdin_row("abc999_a", "2024-08-03T00:00:00")  # inside the default window
     (root / "livecodebench" / "test4.jsonl").write_text(json.dumps(row) + "\n")
     return root
-
-
-def cli_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    env["COLUMNS"] = "400"
-    env.pop("EVALKIT_DATA_DIR", None)
-    return env
 
 
 def evalkit_command(server: VllmServer, data: Path, out: Path, *args: str) -> list[str]:
