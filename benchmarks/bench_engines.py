@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import statistics
 import sys
 import tempfile
@@ -27,10 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tiny_model(directory: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("tiny_model", ROOT / "tests" / "engines" / "tiny_model.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from evalkit.registry import module_from_file
+
+    module = module_from_file(ROOT / "tests" / "engines" / "tiny_model.py")
     path: Path = module.build_tiny_model(directory)
     return path
 

@@ -31,10 +31,11 @@ from typing import Any
 from unittest import mock
 
 from evalkit import testsets
-from evalkit.data import load_task_samples, read_jsonl
+from evalkit.data import load_task_samples
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.code import lcb_limits
 from evalkit.graders.jobs import GradeJob
+from evalkit.jsonl import read_jsonl
 from evalkit.sandbox import fastlocals
 from evalkit.sandbox.base import Program, TestCase
 from evalkit.sandbox.local import create

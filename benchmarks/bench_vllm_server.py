@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import signal
@@ -33,6 +32,7 @@ import httpx
 
 from evalkit.adapters.openai_compat import OpenAICompatAdapter
 from evalkit.config import BackendConfig, RunConfig, SamplingConfig
+from evalkit.registry import module_from_file
 from evalkit.types import Message, Request, SamplingParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,10 +41,7 @@ MAX_TOKENS = 64
 
 
 def _tiny_model(directory: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("tiny_model", ROOT / "tests" / "engines" / "tiny_model.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = module_from_file(ROOT / "tests" / "engines" / "tiny_model.py")
     path: Path = module.build_tiny_model(directory)
     return path
 

@@ -21,9 +21,10 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from evalkit.adapters.base import Adapter
     from evalkit.config import RunConfig
-    from evalkit.data import load_hub, read_jsonl
+    from evalkit.data import load_hub
     from evalkit.errors import EvalkitError, MissingExtraError
     from evalkit.graders.base import Answer, Grader, ThinkSettings, register_grader
+    from evalkit.jsonl import read_jsonl
     from evalkit.prompts import render_messages
     from evalkit.runner import run
     from evalkit.tasks import BundledCopy, DatasetSpec, Prompt, Record, Task, task
@@ -48,7 +49,7 @@ _EXPORTS = {
     "Task": "evalkit.tasks",
     "ThinkSettings": "evalkit.graders.base",
     "load_hub": "evalkit.data",
-    "read_jsonl": "evalkit.data",
+    "read_jsonl": "evalkit.jsonl",
     "register_grader": "evalkit.graders.base",
     "render_messages": "evalkit.prompts",
     "run": "evalkit.runner",

@@ -89,7 +89,7 @@ class SandboxConfig(_Group):
 
 
 class ScaleConfig(_Group):
-    """Scale-out on a Ray cluster (`evalkit.adapters.ray_cluster.uses_ray`)."""
+    """Scale-out on a Ray cluster (`evalkit.cluster.uses_ray`)."""
 
     ray: bool = False
     ray_address: str | None = None

@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from evalkit.errors import EvalkitError, MissingExtraError
-from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task
+from evalkit.jsonl import read_jsonl
+from evalkit.tasks import BundledCopy, DatasetSpec, Record, Task, get_task, task_names
 from evalkit.types import Sample
 
 DATA_DIR_ENV = "EVALKIT_DATA_DIR"
@@ -94,6 +95,11 @@ def resolve_data_dir(data_dir: Path | None, source: DataSource = "auto") -> Path
     return data_dir
 
 
+def bundled_task_names() -> list[str]:
+    """The registered tasks whose data ships with evalkit."""
+    return [name for name in task_names() if get_task(name).dataset.bundled is not None]
+
+
 def source_kind(spec: DatasetSpec, data_dir: Path | None, source: DataSource = "auto", task: str = "") -> SourceKind:
     """Which source one task loads from (see the module docstring)."""
     if spec.local_path is not None:
@@ -103,7 +109,7 @@ def source_kind(spec: DatasetSpec, data_dir: Path | None, source: DataSource = "
     if source == "bundled":
         if spec.bundled is None:
             raise EvalkitError(
-                f"Task '{task or spec.hub_id}' has no bundled copy (only aime24, aime25, math500 and ifeval ship with "
+                f"Task '{task or spec.hub_id}' has no bundled copy (only {', '.join(bundled_task_names())} ship with "
                 "evalkit). Use --data-source auto (its Hub dataset or --data-dir) for it."
             )
         return "bundled"
@@ -127,31 +133,6 @@ def _bundled_records(spec: DatasetSpec, bundled: BundledCopy) -> tuple[Iterable[
             "ships: it was modified. Reinstall evalkit (or restore the file), or pass --data-source hub or --data-dir."
         )
     return read_jsonl(path), str(path)
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[str, Record]]:
-    """Yield (`file:line`, record) for each non-empty line; a malformed line is an error naming both."""
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as e:
-        raise EvalkitError(f"Cannot read dataset file '{path}': {e.strerror}.") from e
-    with handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EvalkitError(
-                    f"Malformed dataset line at {where}: {e.msg} (column {e.colno}). Fix or remove that line, or "
-                    "re-copy the dataset."
-                ) from e
-            if not isinstance(record, dict):
-                raise EvalkitError(
-                    f"Malformed dataset line at {where}: expected a JSON object, got {type(record).__name__}."
-                )
-            yield where, record
 
 
 def _offline_records(spec: DatasetSpec, data_dir: Path) -> tuple[Iterable[tuple[str, Record]], str]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from evalkit.errors import EvalkitError
 from evalkit.metrics import PairedDiff, paired_bootstrap
-from evalkit.report.runs import Run
+from evalkit.report.runs import LoadedRun
 from evalkit.report.table import headline_metric
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class GateResult:
         return d
 
 
-def _mismatches(a: Run, b: Run, task: str) -> list[str]:
+def _mismatches(a: LoadedRun, b: LoadedRun, task: str) -> list[str]:
     """What differs between the two runs' setups of `task` (each item names the field and both values)."""
     ma, mb = a.task_manifest(task), b.task_manifest(task)
     checks = {
@@ -121,7 +121,7 @@ def _grader(entry: dict[str, Any]) -> str | None:
     return f"{grader.get('name')} v{grader.get('version')}{suffix}"
 
 
-def comparable_tasks(a: Run, b: Run, tasks: Sequence[str] | None, *, strict_tasks: bool) -> list[str]:
+def comparable_tasks(a: LoadedRun, b: LoadedRun, tasks: Sequence[str] | None, *, strict_tasks: bool) -> list[str]:
     """The tasks to compare; raises EvalkitError naming every way the runs cannot be compared.
 
     `tasks` picks tasks (each must be in both runs). Without it, `strict_tasks` demands the same task
@@ -166,7 +166,7 @@ def comparable_tasks(a: Run, b: Run, tasks: Sequence[str] | None, *, strict_task
     return chosen
 
 
-def score_matrix(run: Run, task: str) -> tuple[list[str], FloatArray]:
+def score_matrix(run: LoadedRun, task: str) -> tuple[list[str], FloatArray]:
     """Problem ids and their (problems, n) per-sample scores, checked: every problem has n graded samples."""
     import numpy as np
 
@@ -196,7 +196,7 @@ def score_matrix(run: Run, task: str) -> tuple[list[str], FloatArray]:
     return [str(i) for i in table.index], table.to_numpy(dtype=np.float64)
 
 
-def _metric_entry(run: Run, task: str, metric: str) -> dict[str, Any] | None:
+def _metric_entry(run: LoadedRun, task: str, metric: str) -> dict[str, Any] | None:
     entry = (run.tasks[task].get("metrics") or {}).get(metric)
     return entry if isinstance(entry, dict) and isinstance(entry.get("value"), int | float) else None
 
@@ -241,8 +241,8 @@ def _normal(
 
 
 def compare_task(
-    a: Run,
-    b: Run,
+    a: LoadedRun,
+    b: LoadedRun,
     task: str,
     metric: str,
     *,
@@ -302,7 +302,7 @@ def compare_task(
 
 
 def compare_runs(
-    a: Run, b: Run, *, confidence: float = 0.95, n_boot: int = N_BOOT
+    a: LoadedRun, b: LoadedRun, *, confidence: float = 0.95, n_boot: int = N_BOOT
 ) -> tuple[list[TaskComparison], list[str]]:
     """Per shared task, candidate - baseline on the task's headline metric; plus notes on tasks left out."""
     tasks = comparable_tasks(a, b, None, strict_tasks=False)
@@ -323,8 +323,8 @@ def compare_runs(
 
 
 def gate_runs(
-    baseline: Run,
-    candidate: Run,
+    baseline: LoadedRun,
+    candidate: LoadedRun,
     *,
     metric: str = "pass@1",
     max_drop_points: float = 1.0,
@@ -398,7 +398,7 @@ def gate_scores(
     return is_regression(d.p_drop, alpha), d
 
 
-def _skipped(run: Run, task: str, metric: str) -> TaskComparison:
+def _skipped(run: LoadedRun, task: str, metric: str) -> TaskComparison:
     nan = math.nan
     return TaskComparison(
         task,

@@ -10,19 +10,23 @@ instead of queueing every generation's text.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from evalkit.adapters.ray_cluster import connect, uses_ray
+from evalkit.cluster import connect, uses_ray
 from evalkit.config import RunConfig
 from evalkit.graders.base import ThinkSettings
 from evalkit.graders.jobs import GradingPool
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.graders.ray_pool import RayGradingPool
+from evalkit.ledger import Ledger
 from evalkit.plan import PlannedTask
-from evalkit.store import generation_hash, grade_row
+from evalkit.simulated import SIMULATED_MODEL
+from evalkit.store import generation_hash, grade_row, timestamp
+from evalkit.summary import summarize_task
 from evalkit.types import Generation, Score
+from evalkit.vote import vote_classes
 
 # Grades in flight per grading worker before submitting waits.
 WINDOW_PER_WORKER = 64
@@ -91,3 +95,20 @@ class GradingStage:
         self._sink(grade_row(gen, pt.grader.name, pt.grader_version, score, key))
         self._outstanding -= 1
         self._on_graded(gen, score)
+
+
+def summarize_run(
+    planned: Sequence[PlannedTask], ledger: Ledger, pool: GradingPool, config: RunConfig
+) -> dict[str, Any]:
+    """summary.json for a run (used by `run` and `grade`)."""
+    tasks: dict[str, Any] = {}
+    for pt in planned:
+        classes = vote_classes(pool, pt.grader, pt.data.samples, ledger[pt.name])
+        tasks[pt.name] = summarize_task(pt.task, pt.data.samples, ledger[pt.name], classes, pt.params.max_tokens)
+    return {
+        "model": config.model,
+        "simulated": config.model == SIMULATED_MODEL,
+        "complete": all(t["error"] is None for t in tasks.values()),
+        "tasks": tasks,
+        "created_at": timestamp(),
+    }

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class TaskScores:
     """One task's graded problems, complete: every problem has its n scores, in sample-index order.
 
-    `classes` maps each problem's vote keys to equivalence-class indices (`evalkit.summary.vote_classes`);
+    `classes` maps each problem's vote keys to equivalence-class indices (`evalkit.vote.vote_classes`);
     None when the task's grader does not vote. `scores` builds a problem's Scores when asked;
     `ledger` holds the same facts as arrays (evalkit.ledger), for hooks that want them in bulk.
     """

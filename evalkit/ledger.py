@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.types import Generation, Score
+from evalkit.types import Generation, Key, Score
 
-Key = tuple[str, str, int]
 Cell = tuple[int, int]
 
 # Verdict names by code, shared by every ledger (a handful of names, in the order first seen).

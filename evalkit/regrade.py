@@ -22,14 +22,13 @@ from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
+from evalkit.grading import summarize_run
+from evalkit.jsonl import read_row_at, scan_run_rows
 from evalkit.ledger import GenInfo
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.resume import new_ledger, run_think, shows_thinking, think_record
-from evalkit.runner import summarize_run
-from evalkit.store import GENERATIONS, RunDir, RunWriter, read_row_at, row_key, scan_jsonl
+from evalkit.store import GENERATIONS, RunDir, RunWriter, row_key
 from evalkit.types import Generation, Score
-
-Key = tuple[str, str, int]
 
 
 def regrade(
@@ -63,8 +62,8 @@ def regrade(
         manifest["status"] = "complete" if summary["complete"] else "incomplete"
         writer.write_manifest(manifest)
     if not quiet:
+        from evalkit.console import print_summary
         from evalkit.headline import metric_roles
-        from evalkit.table import print_summary
 
         print_summary(summary, run_dir, roles={pt.name: metric_roles(pt.task) for pt in planned})
     return summary
@@ -96,7 +95,7 @@ class Covered:
         about 300 bytes a sample for as long as the scan runs.
         """
         latest = {name: np.full((len(pt.data.samples), pt.n), -1, dtype=np.int64) for name, pt in self._planned.items()}
-        for offset, row in scan_jsonl(path):
+        for offset, row in scan_run_rows(path):
             try:
                 cell = self._cell(row_key(row))
             except (KeyError, TypeError, ValueError):
@@ -118,7 +117,7 @@ async def _regrade(
     sink: Callable[[dict[str, Any]], None],
     offsets: list[int],
     config: RunConfig,
-    planned: list[Any],
+    planned: list[PlannedTask],
     think: ThinkSettings,
     quiet: bool,
 ) -> dict[str, Any]:

@@ -19,12 +19,11 @@ from evalkit.config import RunConfig, grouped
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
 from evalkit.identity import differences
+from evalkit.jsonl import scan_run_rows
 from evalkit.ledger import GenInfo, Ledger
 from evalkit.plan import PlannedTask
-from evalkit.store import GENERATIONS, RunDir, generation_hash, scan_jsonl, score_from_row
-from evalkit.types import Generation, Request
-
-Key = tuple[str, str, int]
+from evalkit.store import GENERATIONS, RunDir, generation_hash, score_from_row
+from evalkit.types import Generation, Key, Request
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +124,7 @@ def read_state(
 
 def _stored_rows(path: Path, marker: str) -> dict[Key, StoredRow]:
     rows: dict[Key, StoredRow] = {}
-    for offset, raw in scan_jsonl(path):
+    for offset, raw in scan_run_rows(path):
         try:
             gen = Generation.from_dict(raw)
         except (KeyError, TypeError, ValueError):

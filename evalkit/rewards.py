@@ -171,7 +171,8 @@ def code(
 ) -> float | Score:
     """1.0 if the program of the response's answer passes every test in the sandbox, else 0.0.
 
-    `tests` are LiveCodeBench dicts (`input`, `output`, `testtype` stdin|functional); `fn_name` names
+    `tests` are dicts of `input`, `output` and `testtype`: stdin|functional as in LiveCodeBench, or
+    script (HumanEval-style test code in `input`, run after the program, no `output`); `fn_name` names
     the functional entry point; `language` runs every code block as that language (by default the
     fence tag decides). The program is found as the `code` grader finds it
     (evalkit.graders.code_blocks). With `detailed=True` returns the grader's Score instead: `verdict`

@@ -12,7 +12,7 @@ import json
 import platform
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,19 +26,15 @@ from evalkit.config import RunConfig
 from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.failfast import FailFast
-from evalkit.graders.jobs import GradingPool
-from evalkit.grading import GradingStage, make_grading_pool
+from evalkit.grading import GradingStage, make_grading_pool, summarize_run
 from evalkit.identity import generation_identity, identity_hash
-from evalkit.ledger import GenInfo, Ledger
+from evalkit.jsonl import read_row_at
+from evalkit.ledger import GenInfo
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.progress import RunProgress
 from evalkit.resume import RunState, check_same_run, read_state, run_think, shows_thinking, think_record
-from evalkit.simulated import SIMULATED_MODEL
-from evalkit.store import GENERATIONS, MANIFEST, SUMMARY, RunDir, RunWriter, read_row_at
-from evalkit.summary import summarize_task, vote_classes
+from evalkit.store import GENERATIONS, MANIFEST, SUMMARY, RunDir, RunWriter, timestamp
 from evalkit.types import Generation, Request, Score
-
-Key = tuple[str, str, int]
 
 
 def default_output(config: RunConfig) -> Path:
@@ -157,15 +153,15 @@ async def _run(
         if _already_finished(writer, state, previous, manifest):
             # Nothing to generate or grade and the same run was summarised: keep that summary.
             summary = writer.summary()
-            manifest.update(status="complete", finished_at=previous["finished_at"] if previous else _now())
+            manifest.update(status="complete", finished_at=previous["finished_at"] if previous else timestamp())
             writer.write_manifest(manifest)
         else:
             summary = await _generate_and_grade(
                 config, planned, adapter, writer, manifest, state, identity_hash(identity), quiet
             )
     if not quiet:
+        from evalkit.console import print_summary
         from evalkit.headline import metric_roles
-        from evalkit.table import print_summary
 
         print_summary(summary, output, roles={pt.name: metric_roles(pt.task) for pt in planned})
     return output
@@ -188,7 +184,6 @@ async def _generate_and_grade(
     grade of the summary follows from the run's final decision.
     """
     by_name = {pt.name: pt for pt in planned}
-    requests = {r.key: r for r in state.todo}
     progress = RunProgress(
         total_generate=len(state.todo),
         total_grade=len(state.todo) + len(state.to_grade),
@@ -200,38 +195,14 @@ async def _generate_and_grade(
         state.ledger.add_score(gen.key, score)
         progress.graded(score)
 
-    failfast = FailFast()
     started_with = state.think
     with _interrupted_on_error(writer, manifest), make_grading_pool(config) as pool, progress:
         grading = GradingStage(pool, writer.append_grade, by_name, state.think, config.grading.timeout_s, graded)
-        for offset in state.to_grade:
-            await grading.submit(Generation.from_dict(read_row_at(writer.path / GENERATIONS, offset)))
-        stream = adapter.generate(state.todo)
-        try:
-            async for gen in stream:
-                req = requests.get(gen.key)
-                if req is None:
-                    raise EvalkitError(f"Backend '{adapter.name}' returned a generation nobody asked for: {gen.key}.")
-                # Request metadata (e.g. GPQA permutations) travels with the stored row whatever the backend did.
-                gen = replace(
-                    gen, metadata={**req.metadata, **gen.metadata}, prompt_hash=req.prompt_hash, seed=req.seed
-                )
-                writer.append_generation(gen, params_hash=by_name[gen.task].params_hash, identity_hash=identity)
-                state.ledger.add_generation(GenInfo.of(gen))
-                progress.generated(gen)
-                if not state.reasoning and shows_thinking(gen, config.grading.think_marker):
-                    state.reasoning = True
-                    state.think = grading.think = run_think(config, True)
-                if gen.error is None:
-                    await grading.submit(gen)
-                else:
-                    progress.graded(None)
-                grading.drain()
-                if failfast.observe(gen):
-                    manifest["stopped"] = failfast.reason
-                    break
-        finally:
-            await _close(stream)
+        await _grade_stored(writer, state.to_grade, grading)
+        generating = _Generating(config, adapter, writer, by_name, identity, state, grading, progress)
+        stopped = await generating.run()
+        if stopped is not None:
+            manifest["stopped"] = stopped
         await grading.finish()
         opens_think = bool(manifest["think"]["prompt_opens_think"])
         if state.think != started_with:
@@ -245,9 +216,57 @@ async def _generate_and_grade(
         summary["think"] = manifest["think"]
     writer.write_summary(summary)
     manifest["status"] = "complete" if summary["complete"] else "incomplete"
-    manifest["finished_at"] = _now()
+    manifest["finished_at"] = timestamp()
     writer.write_manifest(manifest)
     return summary
+
+
+@dataclass
+class _Generating:
+    """The generation half of a run: stores each generation as it arrives and hands it to grading."""
+
+    config: RunConfig
+    adapter: Adapter
+    writer: RunWriter
+    planned: Mapping[str, PlannedTask]
+    identity: str
+    state: RunState
+    grading: GradingStage
+    progress: RunProgress
+
+    async def run(self) -> str | None:
+        """Generate the state's to-do requests; the fail-fast reason if it stopped the run early."""
+        requests = {r.key: r for r in self.state.todo}
+        failfast = FailFast()
+        stream = self.adapter.generate(self.state.todo)
+        try:
+            async for gen in stream:
+                req = requests.get(gen.key)
+                if req is None:
+                    raise EvalkitError(
+                        f"Backend '{self.adapter.name}' returned a generation nobody asked for: {gen.key}."
+                    )
+                await self._take(gen, req)
+                if failfast.observe(gen):
+                    return failfast.reason
+        finally:
+            await _close(stream)
+        return None
+
+    async def _take(self, gen: Generation, req: Request) -> None:
+        # Request metadata (e.g. GPQA permutations) travels with the stored row whatever the backend did.
+        gen = replace(gen, metadata={**req.metadata, **gen.metadata}, prompt_hash=req.prompt_hash, seed=req.seed)
+        self.writer.append_generation(gen, params_hash=self.planned[gen.task].params_hash, identity_hash=self.identity)
+        self.state.ledger.add_generation(GenInfo.of(gen))
+        self.progress.generated(gen)
+        if not self.state.reasoning and shows_thinking(gen, self.config.grading.think_marker):
+            self.state.reasoning = True
+            self.state.think = self.grading.think = run_think(self.config, True)
+        if gen.error is None:
+            await self.grading.submit(gen)
+        else:
+            self.progress.graded(None)
+        self.grading.drain()
 
 
 async def _regrade_stale(
@@ -260,9 +279,14 @@ async def _regrade_stale(
 ) -> None:
     """Grade again what was graded before the thinking decision changed (the run's rows are re-read)."""
     fresh = read_state(writer, planned, config, identity, prompt_opens_think=prompt_opens_think)
-    for offset in fresh.to_grade:
-        await grading.submit(Generation.from_dict(read_row_at(writer.path / GENERATIONS, offset)))
+    await _grade_stored(writer, fresh.to_grade, grading)
     await grading.finish()
+
+
+async def _grade_stored(writer: RunWriter, offsets: Sequence[int], grading: GradingStage) -> None:
+    """Hand stored generations (by their byte offsets in generations.jsonl) to grading."""
+    for offset in offsets:
+        await grading.submit(Generation.from_dict(read_row_at(writer.path / GENERATIONS, offset)))
 
 
 async def _close(stream: AsyncIterator[Generation]) -> None:
@@ -282,23 +306,6 @@ def _interrupted_on_error(writer: RunWriter, manifest: dict[str, Any]) -> Iterat
         with contextlib.suppress(Exception):
             writer.write_manifest(manifest)
         raise
-
-
-def summarize_run(
-    planned: Sequence[PlannedTask], ledger: Ledger, pool: GradingPool, config: RunConfig
-) -> dict[str, Any]:
-    """summary.json for a run (used by `run` and `grade`)."""
-    tasks: dict[str, Any] = {}
-    for pt in planned:
-        classes = vote_classes(pool, pt.grader, pt.data.samples, ledger[pt.name])
-        tasks[pt.name] = summarize_task(pt.task, pt.data.samples, ledger[pt.name], classes, pt.params.max_tokens)
-    return {
-        "model": config.model,
-        "simulated": config.model == SIMULATED_MODEL,
-        "complete": all(t["error"] is None for t in tasks.values()),
-        "tasks": tasks,
-        "created_at": _now(),
-    }
 
 
 def _already_finished(
@@ -350,7 +357,7 @@ def _manifest(
     identity: Mapping[str, Any],
     previous: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    now = _now()
+    now = timestamp()
     return {
         "run_id": output.name,
         "model": config.model,
@@ -367,7 +374,3 @@ def _manifest(
         "finished_at": None,
         "status": "running",
     }
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

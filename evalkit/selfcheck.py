@@ -27,7 +27,7 @@ from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.jobs import GradeJob
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.simulated import SIMULATED_MODEL
-from evalkit.simulated.responses import EXPECTED_VERDICT, Kind, family, respond
+from evalkit.simulated.responses import EXPECTED_VERDICT, Kind, got_expected, respond
 from evalkit.simulated.truth import task_truth
 from evalkit.store import RunDir
 from evalkit.tasks import parse_task_list
@@ -125,12 +125,11 @@ def _verdict_checks(store: RunDir, summary: dict[str, Any]) -> list[Check]:
         gen = generations[key]
         kind = Kind(gen.metadata[SIMULATED_KEY]["kind"])
         task = key[0]
-        grader_family = family(row["grader"])
-        expected = EXPECTED_VERDICT[grader_family][kind]
-        flags = (row.get("details") or {}).get("strict", []) + (row.get("details") or {}).get("loose", [])
-        flags_ok = grader_family != "ifeval" or all(f == kind.correct for f in flags)
         total[task] += 1
-        if row["verdict"] != expected or not flags_ok or (row["score"] >= 1.0) != kind.correct:
+        if (
+            not got_expected(row["grader"], kind, row["verdict"], row.get("details"))
+            or (row["score"] >= 1.0) != kind.correct
+        ):
             wrong[task] += 1
             first.setdefault(
                 task, f"{key[1]}#{key[2]}: a {kind.value} response got {row['verdict']} ({row.get('explanation')})"

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Container, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,8 +20,9 @@ from filelock import FileLock, Timeout
 from rich.console import Console
 
 from evalkit.errors import EvalkitError
+from evalkit.jsonl import read_run_rows, scan_run_rows
 from evalkit.seeds import stable_hash
-from evalkit.types import Generation, Score
+from evalkit.types import Generation, Key, Score
 
 MANIFEST = "manifest.json"
 GENERATIONS = "generations.jsonl"
@@ -28,53 +30,19 @@ GRADES = "grades.jsonl"
 SUMMARY = "summary.json"
 LOCK = ".lock"
 
-Key = tuple[str, str, int]
 _console = Console(stderr=True)
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the rows of a JSONL file, skipping (with a warning) lines that are not valid JSON objects."""
-    for _, row in scan_jsonl(path):
-        yield row
-
-
-def scan_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (byte offset, row) for each valid row, so a caller can keep offsets instead of rows.
-
-    A last line without its newline is a row torn by a crash: it is not a row (a writer drops it).
-    """
-    if not path.exists():
-        return
-    with path.open("rb") as handle:
-        offset = 0
-        for lineno, line in enumerate(handle, 1):
-            start, offset = offset, offset + len(line)
-            if not line.strip() or not line.endswith(b"\n"):
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                _console.print(
-                    f"[yellow]warning:[/] skipping malformed line {path}:{lineno}; its sample will be redone"
-                )
-                continue
-            if isinstance(row, dict):
-                yield start, row
-
-
-def read_row_at(path: Path, offset: int) -> dict[str, Any]:
-    """The JSONL row starting at byte `offset` (from `scan_jsonl`)."""
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        row: dict[str, Any] = json.loads(handle.readline())
-        return row
+def timestamp() -> str:
+    """Now, as the run directory's files record times (UTC, ISO 8601, seconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def latest_offsets(path: Path, keep: Callable[[Key], bool] | None = None) -> dict[Key, int]:
     """Byte offset of the latest row per key (of the keys `keep` accepts): a later row (a retry that
     succeeded) replaces an earlier one."""
     out: dict[Key, int] = {}
-    for offset, row in scan_jsonl(path):
+    for offset, row in scan_run_rows(path):
         try:
             key = row_key(row)
         except (KeyError, TypeError, ValueError):
@@ -205,10 +173,10 @@ class RunDir:
         return data
 
     def generation_rows(self) -> Iterator[dict[str, Any]]:
-        return read_jsonl(self.path / GENERATIONS)
+        return read_run_rows(self.path / GENERATIONS)
 
     def grade_rows(self) -> Iterator[dict[str, Any]]:
-        return read_jsonl(self.path / GRADES)
+        return read_run_rows(self.path / GRADES)
 
     def generations(self) -> dict[Key, Generation]:
         """The latest generation per key (a later row, e.g. a successful retry, replaces an earlier one)."""

@@ -8,41 +8,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 
 from evalkit import metrics
-from evalkit.graders.base import GraderRef, make_grader
-from evalkit.graders.jobs import GradingPool
 from evalkit.hooks import TaskScores
 from evalkit.ledger import TaskLedger
 from evalkit.tasks import Task
 from evalkit.types import Sample, Score
-
-
-def vote_classes(
-    pool: GradingPool, grader: GraderRef, samples: Sequence[Sample], ledger: TaskLedger
-) -> dict[str, dict[str, int]] | None:
-    """Merge each problem's distinct vote keys into equivalence classes (in the grading workers);
-    None when the grader does not vote (no cons@k)."""
-    if not make_grader(grader).votes:
-        return None
-    futures: dict[str, tuple[list[str], Future[list[int]]]] = {}
-    for sample in samples:
-        keys = ledger.problem_votes(ledger.rows[sample.id])
-        if len(keys) > 1:
-            futures[sample.id] = (keys, pool.same_class(grader, sample, keys))
-        elif keys:
-            futures[sample.id] = (keys, _done([0]))
-    return {sid: dict(zip(keys, fut.result(), strict=True)) for sid, (keys, fut) in futures.items()}
-
-
-def _done(value: list[int]) -> Future[list[int]]:
-    fut: Future[list[int]] = Future()
-    fut.set_result(value)
-    return fut
 
 
 def summarize_task(

@@ -14,6 +14,9 @@ from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
 
+Key = tuple[str, str, int]
+"""(task, sample id, sample index): what a generation, a grade row and a ledger cell are keyed by."""
+
 
 @dataclass(frozen=True)
 class Message:
@@ -37,10 +40,6 @@ class Sample:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Sample:
-        return cls(id=str(d["id"]), input=d["input"], target=d["target"], metadata=dict(d.get("metadata") or {}))
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ class Request:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def key(self) -> tuple[str, str, int]:
+    def key(self) -> Key:
         return (self.task, self.sample_id, self.sample_index)
 
 
@@ -108,7 +107,7 @@ class Generation:
     max_tokens: int | None = None
 
     @cached_property
-    def key(self) -> tuple[str, str, int]:
+    def key(self) -> Key:
         """(task, sample id, sample index); one tuple per generation, shared by whatever is keyed by it."""
         return (self.task, self.sample_id, self.sample_index)
 
@@ -161,25 +160,6 @@ class Generation:
         return cls.completed(request, None, finish_reason="error", latency_s=latency_s, error=error)
 
 
-# Verdicts shared by all graders. Math/choice/ifeval use the first group; code graders use the
-# judge verdicts. `error` means the harness (server, sandbox) failed, not the model.
-Verdict = Literal[
-    "correct",
-    "wrong",
-    "no_answer",
-    "unclosed_think",
-    "truncated",
-    "timeout",
-    "error",
-    "AC",
-    "WA",
-    "TLE",
-    "MLE",
-    "RE",
-    "CE",
-]
-
-
 @dataclass(frozen=True, slots=True)
 class Score:
     """A grader's judgement of one generation.
@@ -187,6 +167,9 @@ class Score:
     `value` is in [0, 1]. `vote` is the key this sample votes with in cons@k (None: it does not vote);
     graders make equal keys for equivalent answers. `details` carries grader-specific structure
     (IFEval per-instruction booleans, per-test code results) that reports read without re-parsing.
+    `verdict` names what happened: correct, wrong, no_answer, unclosed_think, truncated, timeout, a
+    code judge's AC, WA, TLE, MLE, RE or CE, or `error` when the harness (server, sandbox), not the
+    model, failed.
     """
 
     value: float
@@ -198,17 +181,6 @@ class Score:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Score:
-        return cls(
-            value=float(d["value"]),
-            verdict=d["verdict"],
-            extracted=d.get("extracted"),
-            explanation=d.get("explanation", ""),
-            vote=d.get("vote"),
-            details=dict(d.get("details") or {}),
-        )
 
 
 def _intern(value: str | None) -> str | None:

@@ -237,8 +237,8 @@ def _included(sample: Sample) -> bool:
 
 
 def _rated(graded: TaskScores, data_dir: Path | None = None) -> dict[str, Any]:
-    """Rating, percentile, per-contest table and solve rates (evalkit.codeforces.summary)."""
-    from evalkit.codeforces.summary import summary_entry
+    """Rating, percentile, per-contest table and solve rates (evalkit.codeforces.task_summary)."""
+    from evalkit.codeforces.task_summary import summary_entry
 
     return summary_entry(graded, data_dir)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from evalkit import DatasetSpec, Message, Prompt, Record, Sample, Task, prompts, task
 from evalkit.choices import LETTERS, PERMUTATION_KEY
-from evalkit.gpqa.data import HUB_ID, load_gpqa_hub, read_gpqa_zip
+from evalkit.gpqa.dataset import HUB_ID, load_gpqa_hub, read_gpqa_zip
 
 REVISION = "main"
 VERSION = "1"

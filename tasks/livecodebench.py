@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import DatasetSpec, EvalkitError, MissingExtraError, Record, Sample, Task, task, testsets
+from evalkit.jsonl import jsonl_lines, parse_record
 
 HUB_ID = "livecodebench/code_generation_lite"
 REVISION = "0fe84c3912ea0c4d4a78037083943e8f0c4dd505"
@@ -161,36 +162,21 @@ def _rows(path: Path, start: date, end: date, check_dates: bool) -> Iterator[tup
     With `check_dates`, a row dated outside the file's FILE_DATES is an error (see the module docstring).
     """
     first, last = FILE_DATES.get(path.name, (date.min, date.max))
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as e:
-        raise EvalkitError(f"Cannot read dataset file '{path}': {e.strerror}.") from e
-    with handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            found = _CONTEST_DATE.search(line)
-            day = date.fromisoformat(found[1]) if found else None
-            if day is not None and check_dates and not first <= day <= last:
-                raise EvalkitError(
-                    f"LiveCodeBench row at {where} is dated {day}, outside the dates evalkit expects {path.name} to "
-                    f"hold ({first}..{last}), so files it skipped may hold problems of the window too. Load every "
-                    "file of the release with livecodebench@files=release, and report this to evalkit."
-                )
-            if day is not None and not start <= day <= end:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EvalkitError(
-                    f"Malformed dataset line at {where}: {e.msg} (column {e.colno}). Re-copy the dataset file."
-                ) from e
-            if not isinstance(record, dict):
-                raise EvalkitError(f"Malformed dataset line at {where}: expected a JSON object.")
-            if day is None and not _in_window(str(record["contest_date"]), start, end):
-                continue
-            yield where, record
+    for where, line in jsonl_lines(path):
+        found = _CONTEST_DATE.search(line)
+        day = date.fromisoformat(found[1]) if found else None
+        if day is not None and check_dates and not first <= day <= last:
+            raise EvalkitError(
+                f"LiveCodeBench row at {where} is dated {day}, outside the dates evalkit expects {path.name} to "
+                f"hold ({first}..{last}), so files it skipped may hold problems of the window too. Load every "
+                "file of the release with livecodebench@files=release, and report this to evalkit."
+            )
+        if day is not None and not start <= day <= end:
+            continue
+        record = parse_record(line, where)
+        if day is None and not _in_window(str(record["contest_date"]), start, end):
+            continue
+        yield where, record
 
 
 def _offline_loader(

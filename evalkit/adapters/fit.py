@@ -19,8 +19,6 @@ from dataclasses import dataclass, replace
 from evalkit.errors import EvalkitError
 from evalkit.types import Request
 
-DEFAULT_FLOOR = 1024
-
 # What context-length errors say, by server. The numbers are all that is read.
 _CONTEXT = re.compile(r"(?:maximum context length (?:is|of)|max_model_len=|context length \()\s*(\d+)", re.IGNORECASE)
 _PROMPT = re.compile(

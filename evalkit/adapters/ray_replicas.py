@@ -22,10 +22,10 @@ from typing import Any
 
 from evalkit.adapters.base import Adapter
 from evalkit.adapters.options import NoEngineOptions, TransformersOptions, VllmOptions
-from evalkit.adapters.ray_cluster import connect
+from evalkit.cluster import connect
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
-from evalkit.types import Generation, Request
+from evalkit.types import Generation, Key, Request
 
 _SLOTS_PER_REPLICA = 2
 _MAX_CHUNK = 64
@@ -178,7 +178,7 @@ class RayReplicaAdapter(Adapter):
         slots = len(self.replicas) * _SLOTS_PER_REPLICA
         size = max(1, min(_MAX_CHUNK, math.ceil(total / (2 * slots))))
         queue: deque[list[Request]] = deque(ordered[i : i + size] for i in range(0, total, size))
-        attempts: dict[tuple[str, str, int], int] = {}
+        attempts: dict[Key, int] = {}
         results: asyncio.Queue[Generation] = asyncio.Queue()
         changed = asyncio.Condition()
         state = {"yielded": 0}

@@ -20,9 +20,8 @@ from evalkit.adapters.base import Adapter
 from evalkit.adapters.options import NoEngineOptions
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
-from evalkit.types import Generation, Request
+from evalkit.types import Generation, Key, Request
 
-Key = tuple[str, str, int]
 _OPTIONAL_STR = ("reasoning", "finish_reason", "error")
 _OPTIONAL_INT = ("prompt_tokens", "completion_tokens")
 

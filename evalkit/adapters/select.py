@@ -6,7 +6,7 @@ import importlib.util
 from typing import Any
 
 from evalkit.adapters.base import Adapter, make_adapter
-from evalkit.adapters.ray_cluster import uses_ray
+from evalkit.cluster import uses_ray
 from evalkit.config import RunConfig
 from evalkit.errors import EvalkitError
 from evalkit.simulated import SIMULATED_MODEL

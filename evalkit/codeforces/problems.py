@@ -10,7 +10,6 @@ Problems are rows in the Hub's format (`id`, `contest_id`, `index`, `title`, `de
 from __future__ import annotations
 
 import functools
-import json
 import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from evalkit.data import load_hub
 from evalkit.errors import EvalkitError, MissingExtraError
+from evalkit.jsonl import read_jsonl
 
 Record = dict[str, Any]
 
@@ -32,26 +32,10 @@ def read_problem_files(folder: Path) -> Iterator[tuple[str, Record]]:
         )
     for path in files:
         if path.suffix == ".jsonl":
-            yield from _jsonl(path)
+            yield from read_jsonl(path)
         else:
             for i, row in enumerate(_parquet_rows(path)):
                 yield f"{path}[{i}]", row
-
-
-def _jsonl(path: Path) -> Iterator[tuple[str, Record]]:
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EvalkitError(
-                    f"Malformed problem row at {path}:{lineno}: {e.msg}. Fix or remove that line."
-                ) from e
-            if not isinstance(record, dict):
-                raise EvalkitError(f"Malformed problem row at {path}:{lineno}: expected a JSON object.")
-            yield f"{path}:{lineno}", record
 
 
 def _parquet_rows(path: Path, columns: list[str] | None = None) -> list[Record]:

@@ -47,10 +47,6 @@ class Contest:
     def num_rated(self) -> int:
         return len(self.pre_ratings)
 
-    def problem_ids(self) -> list[str]:
-        """Sample ids of the contest's problems, `<contest_id>/<index>`."""
-        return [f"{self.id}/{p.index}" for p in self.problems]
-
 
 def load_contest(store: Path, contest_id: int) -> Contest:
     """Read `contests/<id>/standings.json` and `rating_changes.json` from the Codeforces data folder."""

@@ -1,1 +1,1 @@
-"""CLI commands beyond run/grade/tasks, one module each."""
+"""The CLI's commands, one module each; evalkit/cli.py registers them on the app."""

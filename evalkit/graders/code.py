@@ -10,9 +10,11 @@ applies), integers up to 50,000 digits. `Score.verdict` is AC, WA, TLE, MLE, RE,
 opened after the last complete one: that unfinished block was the final answer, so the earlier one
 is not run), or `error` when the sandbox itself failed. Only AC scores 1.0.
 
-Samples carry their tests in `metadata["tests"]`: LiveCodeBench dicts (input, output, testtype), or
-a reference to a set in evalkit.testsets (the LiveCodeBench loader stores them there, so grading
-jobs do not carry them); the functional entry point is `metadata["fn_name"]`.
+Samples carry their tests in `metadata["tests"]`: dicts of input, output and testtype (`stdin` and
+`functional` as in LiveCodeBench, or `script`: HumanEval-style test code run after the program, which
+passes when it exits cleanly; see evalkit.sandbox.base.TestCase), or a reference to a set in
+evalkit.testsets (the LiveCodeBench loader stores them there, so grading jobs do not carry them); the
+functional entry point is `metadata["fn_name"]`.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def grade_job(job: GradeJob, target: str) -> Score:
     return score
 
 
-def vote_classes(grader: GraderRef, target: str, sample: Sample, keys: Sequence[str]) -> list[int]:
+def class_job(grader: GraderRef, target: str, sample: Sample, keys: Sequence[str]) -> list[int]:
     """Worker side of `GradingPool.same_class` over distinct `keys`: each key joins the first class
     whose representative (its first key) is the same answer, else starts a class; k keys in c
     classes cost <= k*c checks."""

@@ -32,6 +32,8 @@ from evalkit.errors import EvalkitError
 from evalkit.graders.jobs import PoolStopped, WorkerLost
 from evalkit.graders.pooling import PoolBase, reject, resolve
 
+_TERMINATE_WAIT_S = 5.0
+
 # Imported once in the forkserver so every worker starts with them loaded (a module that is missing
 # is skipped by multiprocessing); evalkit.graders.warmup also exercises the math parser once.
 _PRELOAD = [
@@ -99,11 +101,32 @@ class LocalGradingPool(PoolBase):
     def stop(self) -> None:
         """Stop now: pending jobs resolve to `error` Scores."""
         self._pool.stop()  # type: ignore[no-untyped-call]
+        self._terminate_workers()
         self._pool.join()
         with self._lock:
             pending, self._pending = self._pending, set()
         for out in pending:
             reject(out, PoolStopped())
+
+    def _terminate_workers(self) -> None:
+        """Terminate the workers before pebble's join tears the pool down.
+
+        pebble unlinks its channel's semaphores before it terminates the workers, and a worker still
+        starting (a pool stopped right after its first job, say on a full disk) opens them by name: it
+        then dies printing a FileNotFoundError traceback onto the user's terminal next to evalkit's
+        clear error. Terminated first, it dies silently. This reaches into pebble's private state
+        (pebble has no hook for it); if that state is not found, pebble's own order applies.
+        """
+        manager_loop = getattr(self._pool, "_pool_manager_loop", None)
+        workers = getattr(getattr(getattr(self._pool, "_pool_manager", None), "worker_manager", None), "workers", None)
+        if manager_loop is None or not isinstance(workers, dict):
+            return
+        manager_loop.join()  # it starts workers until it sees the pool stopped
+        processes = list(workers.values())
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(_TERMINATE_WAIT_S)
 
 
 def _mp_context() -> Any:

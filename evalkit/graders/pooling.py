@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from evalkit.graders.base import GraderRef, grader_target, make_grader
-from evalkit.graders.jobs import GradeJob, grade_job, job_score, vote_classes
+from evalkit.graders.jobs import GradeJob, class_job, grade_job, job_score
 from evalkit.types import Sample, Score
 
 T = TypeVar("T")
@@ -105,7 +105,7 @@ class PoolBase(ABC):
         distinct = list(dict.fromkeys(keys))
         if len(distinct) <= 1:
             return _done([0] * len(keys))
-        raw = self._start(vote_classes, (grader, grader_target(grader.name), sample, distinct), timeout_s)
+        raw = self._start(class_job, (grader, grader_target(grader.name), sample, distinct), timeout_s)
 
         def expand(value: Any, error: BaseException | None) -> list[int]:
             per_distinct = list(range(len(distinct))) if error is not None else value

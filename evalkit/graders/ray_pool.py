@@ -8,7 +8,7 @@ a node going away does not cost the run its grades.
 
 At most `workers` jobs run at once (default: the cluster's CPUs); the rest wait here, so a job's
 time limit starts when it starts running rather than when it was queued. The pool joins the cluster
-the caller connected to (`ray.init`, or evalkit.adapters.ray_cluster.connect for a run).
+the caller connected to (`ray.init`, or evalkit.cluster.connect for a run).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class RayGradingPool(PoolBase):
         if not ray.is_initialized():
             raise EvalkitError(
                 "Grading on Ray needs a connected Ray cluster: call ray.init() (or "
-                "evalkit.adapters.ray_cluster.connect) before creating the pool."
+                "evalkit.cluster.connect) before creating the pool."
             )
         self._ray: Any = ray
         cpus = int(self._ray.cluster_resources().get("CPU", 1))

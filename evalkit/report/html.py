@@ -17,10 +17,10 @@ from typing import Any, cast, get_args
 
 from evalkit.answer import DEFAULT_MARKER, ThinkPolicy, answer_region
 from evalkit.errors import MissingExtraError
-from evalkit.report.prompts import load_prompts
-from evalkit.report.render import environment
-from evalkit.report.runs import Run
+from evalkit.report.rebuilt_prompts import load_prompts
+from evalkit.report.runs import LoadedRun
 from evalkit.report.table import ReportTables, task_order
+from evalkit.report.templating import environment
 
 MAX_ANSWER_CHARS = 4000
 MAX_THINKING_CHARS = 4000
@@ -36,7 +36,7 @@ def clip(text: str | None, limit: int) -> str | None:
 
 
 def _split(
-    run: Run, text: str | None, reasoning: str | None, finish_reason: str | None
+    run: LoadedRun, text: str | None, reasoning: str | None, finish_reason: str | None
 ) -> tuple[str | None, str | None]:
     """(answer region, thinking) of one response, by the same rule the graders used."""
     grading = run.config.get("grading") or {}
@@ -63,7 +63,7 @@ def _opt_int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
-def drilldown_data(runs: Sequence[Run], prompts: dict[str, dict[str, dict[str, str]]]) -> dict[str, Any]:
+def drilldown_data(runs: Sequence[LoadedRun], prompts: dict[str, dict[str, dict[str, str]]]) -> dict[str, Any]:
     """task -> problems, each with per-run samples (answer region, extracted, verdict, tokens, thinking)."""
     data: dict[str, Any] = {}
     for task in task_order(runs):
@@ -109,7 +109,7 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _plot_images(runs: Sequence[Run]) -> list[dict[str, str]]:
+def _plot_images(runs: Sequence[LoadedRun]) -> list[dict[str, str]]:
     from evalkit.report.plots import make_plots
 
     # SVG as a data URL (not inline markup): every figure keeps its own element ids and stays crisp.
@@ -123,7 +123,7 @@ def _plot_images(runs: Sequence[Run]) -> list[dict[str, str]]:
     ]
 
 
-def leaderboard_html(runs: Sequence[Run], tables: ReportTables, *, title: str, plots: bool = True) -> str:
+def leaderboard_html(runs: Sequence[LoadedRun], tables: ReportTables, *, title: str, plots: bool = True) -> str:
     """The whole leaderboard page as one HTML string."""
     prompts: dict[str, dict[str, dict[str, str]]] = {}
     notes = list(tables.notes)

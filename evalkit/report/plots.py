@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import MissingExtraError
-from evalkit.report.runs import Run
+from evalkit.report.runs import LoadedRun
 from evalkit.report.table import at_k, headline_metric, task_order, task_roles
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def _color(index: int) -> str:
     return f"C{index % 10}"
 
 
-def _curve(run: Run, task: str, family: str) -> tuple[list[int], list[float], list[list[float]]]:
+def _curve(run: LoadedRun, task: str, family: str) -> tuple[list[int], list[float], list[list[float]]]:
     """k values, metric values and CI error-bar lengths of `family@k` for one run, in percent."""
     metrics = run.tasks.get(task, {}).get("metrics") or {}
     points = sorted(
@@ -87,7 +87,7 @@ def _curve(run: Run, task: str, family: str) -> tuple[list[int], list[float], li
     return ks, ys, err
 
 
-def at_k_plots(runs: Sequence[Run], family: str) -> list[Plot]:
+def at_k_plots(runs: Sequence[LoadedRun], family: str) -> list[Plot]:
     """pass@k (family "pass") or cons@k ("cons") against k, one line per run, per task."""
     name = "pass@k" if family == "pass" else "cons@k"
     plots = []
@@ -109,13 +109,13 @@ def at_k_plots(runs: Sequence[Run], family: str) -> list[Plot]:
     return plots
 
 
-def _graded(run: Run, task: str) -> Any:
+def _graded(run: LoadedRun, task: str) -> Any:
     frame = run.samples
     rows = frame[(frame["task"] == task) & frame["completion_tokens"].notna()]
     return rows[rows["score"].notna()]
 
 
-def accuracy_vs_length_plots(runs: Sequence[Run]) -> list[Plot]:
+def accuracy_vs_length_plots(runs: Sequence[LoadedRun]) -> list[Plot]:
     """Mean score of samples binned by response length (quantile bins shared by all runs), per task."""
     import numpy as np
     import pandas as pd
@@ -143,7 +143,7 @@ def accuracy_vs_length_plots(runs: Sequence[Run]) -> list[Plot]:
     return plots
 
 
-def length_histogram_plots(runs: Sequence[Run]) -> list[Plot]:
+def length_histogram_plots(runs: Sequence[LoadedRun]) -> list[Plot]:
     """Histograms of response length per task, with each run's max-tokens budget as a dashed line."""
     import numpy as np
 
@@ -175,7 +175,7 @@ def length_histogram_plots(runs: Sequence[Run]) -> list[Plot]:
     return plots
 
 
-def checkpoint_trend_plots(runs: Sequence[Run]) -> list[Plot]:
+def checkpoint_trend_plots(runs: Sequence[LoadedRun]) -> list[Plot]:
     """Headline metric vs training step for runs that carry a step, one line per training series."""
     stepped = [run for run in runs if run.step is not None]
     if len(stepped) < 2:
@@ -208,7 +208,7 @@ def checkpoint_trend_plots(runs: Sequence[Run]) -> list[Plot]:
     return plots
 
 
-def make_plots(runs: Sequence[Run]) -> list[Plot]:
+def make_plots(runs: Sequence[LoadedRun]) -> list[Plot]:
     """Every plot the runs support (a plot needing data no run has is left out)."""
     return [
         *at_k_plots(runs, "pass"),

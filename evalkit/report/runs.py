@@ -16,6 +16,7 @@ from evalkit.config import grouped
 from evalkit.errors import EvalkitError
 from evalkit.headline import MetricRoles, recorded_roles
 from evalkit.store import RunDir
+from evalkit.types import Key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,8 +41,9 @@ SAMPLE_COLUMNS = (
 )
 
 
-class Run:
-    """One run directory: its manifest and summary, and (loaded on first use) its graded samples."""
+class LoadedRun:
+    """One finished run as reports and gates read it: its manifest and summary, and (loaded on first
+    use) its graded samples. (`evalkit.store.RunDir` is the directory's files themselves.)"""
 
     def __init__(self, path: Path, manifest: dict[str, Any], summary: dict[str, Any]) -> None:
         self.path = path
@@ -108,9 +110,9 @@ class Run:
         base = _STEP_PATTERN.sub("", self.model).strip("-_/ ")
         return base or self.model
 
-    def covered(self) -> set[tuple[str, str, int]]:
+    def covered(self) -> set[Key]:
         """The (task, problem, sample index) keys the summary's numbers cover: nothing else is read."""
-        keys: set[tuple[str, str, int]] = set()
+        keys: set[Key] = set()
         for task, entry in self.tasks.items():
             ids = entry.get("sample_ids")
             if not isinstance(ids, list):
@@ -157,12 +159,12 @@ class Run:
         return frame.sort_values(["task", "sample_id", "sample_index"], kind="stable").reset_index(drop=True)
 
 
-def load_run(path: Path, *, allow_partial: bool = False) -> Run:
+def load_run(path: Path, *, allow_partial: bool = False) -> LoadedRun:
     """Open a run directory for reading; refuse one that is unfinished unless `allow_partial`."""
     store = RunDir(path)
     manifest = store.manifest()
     summary = store.summary()
-    run = Run(Path(path), manifest, summary)
+    run = LoadedRun(Path(path), manifest, summary)
     if not run.complete and not allow_partial:
         finished = "" if run.status == "running" else f" (status: {run.status})"
         raise EvalkitError(
@@ -173,7 +175,7 @@ def load_run(path: Path, *, allow_partial: bool = False) -> Run:
     return run
 
 
-def load_runs(paths: Sequence[Path], *, allow_partial: bool = False) -> list[Run]:
+def load_runs(paths: Sequence[Path], *, allow_partial: bool = False) -> list[LoadedRun]:
     """Open several runs; labels are the model names, made unique with the run id where they clash."""
     if not paths:
         raise EvalkitError("No run directories given. Pass one or more folders written by `evalkit run`.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from evalkit.headline import DEFAULT_HEADLINE, MetricRoles, metric_sort_key
-from evalkit.report.runs import Run
+from evalkit.report.runs import LoadedRun
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,7 +129,7 @@ def _num(value: Any) -> float:
 
 
 def _metric_rows(
-    run: Run, task: str, entry: dict[str, Any], metrics: Any, fld: str, group: str, problems: Any
+    run: LoadedRun, task: str, entry: dict[str, Any], metrics: Any, fld: str, group: str, problems: Any
 ) -> list[dict[str, Any]]:
     rows = []
     for key, m in (metrics or {}).items():
@@ -157,7 +157,7 @@ def _metric_rows(
     return rows
 
 
-def metrics_frame(runs: Sequence[Run]) -> pd.DataFrame:
+def metrics_frame(runs: Sequence[LoadedRun]) -> pd.DataFrame:
     """Tidy rows: one per (run, task, breakdown group, metric), plus `rate:<name>` rows for the rates.
 
     `field` and `group` are empty for a task's overall numbers and name the breakdown otherwise
@@ -185,7 +185,7 @@ def leaderboard_frame(frame: pd.DataFrame, metrics: Sequence[str] = ("pass@1",))
     return overall.pivot_table(index="run", columns=["task", "metric"], values="value", sort=False)
 
 
-def task_order(runs: Sequence[Run]) -> list[str]:
+def task_order(runs: Sequence[LoadedRun]) -> list[str]:
     """Tasks in first-seen order across runs."""
     seen: dict[str, None] = {}
     for run in runs:
@@ -194,24 +194,24 @@ def task_order(runs: Sequence[Run]) -> list[str]:
     return list(seen)
 
 
-def task_roles(runs: Sequence[Run], task: str) -> MetricRoles:
+def task_roles(runs: Sequence[LoadedRun], task: str) -> MetricRoles:
     """The headline and rating metrics of `task`, as the first run that has it records them."""
     return next((run.metric_roles(task) for run in runs if task in run.tasks), MetricRoles())
 
 
-def _reported(runs: Sequence[Run], task: str) -> set[str]:
+def _reported(runs: Sequence[LoadedRun], task: str) -> set[str]:
     keys: set[str] = set()
     for run in runs:
         keys.update((run.tasks.get(task, {}).get("metrics") or {}).keys())
     return keys
 
 
-def headline_metric(runs: Sequence[Run], task: str) -> str | None:
+def headline_metric(runs: Sequence[LoadedRun], task: str) -> str | None:
     """The metric `task` leads with in these runs (evalkit.headline): compare, plots and tables use it."""
     return task_roles(runs, task).lead(_reported(runs, task))
 
 
-def headline_metrics(runs: Sequence[Run], task: str) -> list[str]:
+def headline_metrics(runs: Sequence[LoadedRun], task: str) -> list[str]:
     """The leaderboard's columns for `task`: its headline metric, then pass@1 and cons@n (the largest
     cons@k) where the task reports them."""
     keys = _reported(runs, task)
@@ -264,7 +264,7 @@ def _text(value: Any) -> Cell:
     return Cell("text", text="" if value is None else str(value))
 
 
-def runs_table(runs: Sequence[Run]) -> TableView:
+def runs_table(runs: Sequence[LoadedRun]) -> TableView:
     """Which runs the report covers."""
     rows = []
     for run in runs:
@@ -285,7 +285,7 @@ def runs_table(runs: Sequence[Run]) -> TableView:
     return TableView("Runs", header, rows, key="runs")
 
 
-def leaderboard_table(runs: Sequence[Run]) -> TableView:
+def leaderboard_table(runs: Sequence[LoadedRun]) -> TableView:
     """Models x tasks: each task's headline metrics with their 95% CI."""
     # A task no run could summarise keeps one column, so its "error" cells stay visible.
     columns = [(task, metric) for task in task_order(runs) for metric in headline_metrics(runs, task) or [""]]
@@ -296,7 +296,7 @@ def leaderboard_table(runs: Sequence[Run]) -> TableView:
     return TableView("Leaderboard", header, _mark_best(rows, 1), caption, key="leaderboard")
 
 
-def rates_table(runs: Sequence[Run]) -> TableView:
+def rates_table(runs: Sequence[LoadedRun]) -> TableView:
     """Per run and task: samples per problem, problems, and the rates that qualify the accuracy."""
     rows = []
     for run in runs:
@@ -320,7 +320,7 @@ def _rate_cell(value: Any) -> Cell:
     return Cell("rate", value=float(value)) if isinstance(value, int | float) else _text("—")
 
 
-def task_metrics_table(runs: Sequence[Run], task: str) -> TableView:
+def task_metrics_table(runs: Sequence[LoadedRun], task: str) -> TableView:
     """Every metric one task reports, per run."""
     metrics = sorted(_reported(runs, task), key=metric_sort_key)
     roles = task_roles(runs, task)
@@ -332,7 +332,7 @@ def task_metrics_table(runs: Sequence[Run], task: str) -> TableView:
     return TableView(f"{task}: all metrics", ["Model", *metrics], _mark_best(rows, 1), key=f"{task}-metrics")
 
 
-def breakdown_tables(runs: Sequence[Run], task: str) -> list[TableView]:
+def breakdown_tables(runs: Sequence[LoadedRun], task: str) -> list[TableView]:
     """One table per breakdown field (difficulty, subject, level, domain, instruction id...), on the first
     of the task's leaderboard metrics its groups report (a rating may not break down by problem)."""
     roles = task_roles(runs, task)
@@ -372,7 +372,7 @@ def _natural_sorted(values: Iterable[str]) -> list[str]:
     return sorted(values, key=key)
 
 
-def build_tables(runs: Sequence[Run]) -> ReportTables:
+def build_tables(runs: Sequence[LoadedRun]) -> ReportTables:
     """All tables of a report over `runs`."""
     details = {task: [task_metrics_table(runs, task), *breakdown_tables(runs, task)] for task in task_order(runs)}
     notes = [

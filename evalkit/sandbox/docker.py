@@ -3,7 +3,7 @@
 The container runs an image built from `sandboxes/*.Dockerfile` with no network, a read-only root
 file system, a size-capped tmpfs at /tmp, all capabilities dropped, no-new-privileges, an
 unprivileged user and pids/memory/CPU limits. Each solution is one `exec` of the runner
-(evalkit/sandbox/runner.py, passed with `-c` so the image never needs evalkit) in its own work dir;
+(evalkit/sandbox/inside.py, passed with `-c` so the image never needs evalkit) in its own work dir;
 afterwards every process in the container is killed and /tmp emptied, so nothing carries
 over to the next solution. The Docker SDK is imported lazily (extra: `evalkit[docker]`).
 """

@@ -16,7 +16,7 @@ the program cannot tell the difference, so none of LiveCodeBench's artefacts com
   `eval`, `dir()`, `sys._getframe`, `sys.modules`, `inspect`, `pickle`, ...) or use star imports
   run as a plain module.
 
-The host decides here; the runner inside the sandbox applies the plan (evalkit/sandbox/runner.py,
+The host decides here; the runner inside the sandbox applies the plan (evalkit/sandbox/inside.py,
 `wrap_top_level`) and falls back to the plain module whenever the wrapped code does not compile.
 """
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from evalkit.sandbox.base import Limits, OutputCheck, TestCase, TestResult, Verdict
 
-# Exit codes the runner's Python child uses (evalkit/sandbox/runner.py).
+# Exit codes the runner's Python child uses (evalkit/sandbox/inside.py).
 EXIT_EXCEPTION = 101
 EXIT_MEMORY = 102
 EXIT_NO_ENTRY = 103

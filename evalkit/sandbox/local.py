@@ -30,10 +30,10 @@ from evalkit.sandbox.cgroups import RunCgroups, parents
 from evalkit.sandbox.session import run_session, validate
 
 Isolation = Literal["bwrap", "unshare", "none"]
-RUNNER = Path(__file__).with_name("runner.py")
+RUNNER = Path(__file__).with_name("inside.py")
 LOCKDOWN = Path(__file__).with_name("lockdown.py")
 SANDBOX_UID = 65534
-_INSIDE_RUNNER = "/opt/evalkit/runner.py"
+_INSIDE_RUNNER = "/opt/evalkit/inside.py"
 _INSIDE_WORKDIR = "/tmp"
 SANDBOX_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",

@@ -93,7 +93,7 @@ def lockdown(tmpfs_bytes: int, keep: str) -> None:
 
 def main() -> None:
     tmpfs_bytes = int(sys.argv[1])
-    runner = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
+    runner = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inside.py")
     with open(runner, encoding="utf-8") as f:
         source = f.read()
     python = os.path.realpath(sys.executable)

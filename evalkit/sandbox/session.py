@@ -1,6 +1,6 @@
 """The host side of one sandboxed run: feed the runner, read its reports, judge, stop early.
 
-Backends only provide a `Channel` to a started runner (`evalkit/sandbox/runner.py`). The session
+Backends only provide a `Channel` to a started runner (`evalkit/sandbox/inside.py`). The session
 streams the start message and the tests to it from a writer thread (the pipe gives backpressure,
 so large inputs never sit in memory twice), reads one result per test with a deadline, judges it
 on the host, and kills the sandbox at the first failure or when the solution's budget is spent.

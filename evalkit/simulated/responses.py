@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from evalkit.errors import EvalkitError
-from evalkit.simulated import ifeval as ifeval_writers
+from evalkit.simulated import ifeval_responses as ifeval_writers
 from evalkit.types import Sample
 
 SIMULATED_MODEL = "simulated"
@@ -88,6 +88,15 @@ EXPECTED_VERDICT: dict[str, dict[Kind, str]] = {
     },
 }
 EXPECTED_VERDICT["choice"] = EXPECTED_VERDICT["math"]
+
+
+def got_expected(grader: str, kind: Kind, verdict: str, details: dict[str, Any] | None) -> bool:
+    """Whether a grade row of a `kind` response is what its grader family must give: the verdict, and
+    for IFEval every instruction's strict and loose flag."""
+    grader_family = family(grader)
+    flags = (details or {}).get("strict", []) + (details or {}).get("loose", [])
+    flags_ok = grader_family != "ifeval" or all(f == kind.correct for f in flags)
+    return verdict == EXPECTED_VERDICT[grader_family][kind] and flags_ok
 
 
 @dataclass(frozen=True)

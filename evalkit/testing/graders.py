@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from evalkit.graders.base import GRADERS, Answer, Grader, ThinkSettings, register_grader
+from evalkit.graders.math import MathGrader
 from evalkit.types import Generation, Sample, Score
 
 TEST_GRADERS = {
@@ -22,6 +23,7 @@ TEST_GRADERS = {
     "test_pid": "evalkit.testing.graders:PidGrader",
     "test_counting": "evalkit.testing.graders:CountingGrader",
     "test_flaky": "evalkit.testing.graders:FlakyGrader",
+    "test_broken_while_marked": "evalkit.testing.graders:BrokenWhileMarked",
 }
 
 
@@ -145,3 +147,22 @@ class FlakyGrader(Grader):
         if os.path.exists(self.marker):
             os._exit(3)
         return Score(value=1.0, verdict="correct")
+
+
+class BrokenWhileMarked(MathGrader):
+    """The AIME math grader, except that it raises for odd sample indices while the file named by
+    `marker` exists: a grader bug that a rerun no longer meets."""
+
+    name = "test_broken_while_marked"
+
+    def __init__(self, *, marker: str) -> None:
+        super().__init__(integer_answers=True)
+        self.marker = marker
+
+    def cache_key(self, sample: Sample, generation: Generation, think: ThinkSettings) -> str | None:
+        return None
+
+    def grade(self, sample: Sample, generation: Generation, think: ThinkSettings) -> Score:
+        if generation.sample_index % 2 and os.path.exists(self.marker):
+            raise RuntimeError("grader bug: cannot read this answer")
+        return super().grade(sample, generation, think)

@@ -35,7 +35,6 @@ import asyncio
 import contextlib
 import hashlib
 import importlib
-import importlib.util
 import json
 import os
 import selectors
@@ -53,6 +52,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from evalkit.errors import EvalkitError
+from evalkit.registry import module_from_file
+from evalkit.testing.processes import importable_env
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -97,11 +98,9 @@ def load_script(spec: str) -> Script:
         raise EvalkitError(f"Script '{spec}' must look like 'package.module:function' or 'file.py:function'.")
     if target.endswith(".py"):
         path = Path(target).resolve()
-        module_spec = importlib.util.spec_from_file_location(f"_evalkit_script_{path.stem}", path)
-        if module_spec is None or module_spec.loader is None or not path.is_file():
+        if not path.is_file():
             raise EvalkitError(f"Script file '{path}' does not exist. Pass an existing .py file.")
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        module = module_from_file(path)
     else:
         module = importlib.import_module(target)
     script = getattr(module, attr, None)
@@ -410,10 +409,7 @@ class ScriptedServer:
         cmd = [sys.executable, "-m", "evalkit.testing.server", "--script", spec, "--host", self.host]
         cmd += ["--port", str(self.port), "--exit-on-stdin-eof", "--max-model-len", str(self.max_model_len)]
         cmd += (["--model", self.model] if self.model else []) + (["--tokenize"] if self.tokenize else [])
-        env = dict(os.environ)
-        # The child must import this same evalkit even when it is not installed.
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        env = importable_env()  # the child must import this same evalkit even when it is not installed
         # The child holds the read end of a pipe only we write to: if this process dies (even by
         # kill -9) the pipe closes and the server stops instead of lingering.
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)

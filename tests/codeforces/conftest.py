@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,26 +13,16 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from evalkit.registry import module_from_file
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED_CODEFORCES = REPO / ".." / "shared" / "data" / "codeforces"
 
 
-def _load_synthetic() -> ModuleType:
-    # Test folders are not packages (importlib mode): load the builder by path, once.
-    name = "evalkit_tests_codeforces_synthetic"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("synthetic.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="session")
 def synthetic() -> ModuleType:
-    """The synthetic-set builder module (tests/codeforces/synthetic.py)."""
-    return _load_synthetic()
+    """The synthetic-set builder module (tests/codeforces/synthetic.py; test folders are not packages)."""
+    return module_from_file(Path(__file__).with_name("synthetic.py"))
 
 
 @pytest.fixture(scope="session")

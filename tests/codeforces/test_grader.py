@@ -7,6 +7,7 @@ the problem's checker.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -17,6 +18,7 @@ from evalkit.graders.base import ThinkSettings
 from evalkit.graders.codeforces import CodeforcesGrader
 from evalkit.sandbox.base import Sandbox
 from evalkit.tasks import get_task
+from evalkit.testing import generation_for
 from evalkit.types import Generation, Sample
 
 
@@ -44,8 +46,7 @@ def samples(synthetic: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> 
     return {s.id: s for s in loaded.samples}
 
 
-def _generation(sample_id: str, text: str | None, reasoning: str | None = None) -> Generation:
-    return Generation("codeforces", "1", sample_id, 0, 0, "h", text, reasoning=reasoning, finish_reason="stop")
+_generation = partial(generation_for, task="codeforces")
 
 
 @pytest.mark.parametrize(
@@ -97,7 +98,7 @@ def test_a_response_cut_off_before_its_final_block_closed_has_no_answer(
     accepted = synthetic.fenced("9001/A", "accepted")
 
     def cut(text: str) -> Generation:
-        return Generation("codeforces", "1", "9001/A", 0, 0, "h", text, finish_reason="length")
+        return generation_for("9001/A", text, task="codeforces", finish_reason="length")
 
     # The accepted block was superseded by one the token limit cut: that unfinished block was the answer.
     superseded = grader.grade(

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from evalkit.codeforces.summary import summarize_codeforces
+from evalkit.codeforces.task_summary import summarize_codeforces
 from evalkit.data import load_task_samples
 from evalkit.tasks import Task, get_task
 from evalkit.types import Sample, Score

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from evalkit.answer import (
@@ -12,7 +14,7 @@ from evalkit.answer import (
     prompt_opens_thinking,
     thinks,
 )
-from evalkit.types import Generation
+from evalkit.testing import generation_for
 
 
 def test_text_after_the_last_marker_is_the_answer() -> None:
@@ -124,8 +126,7 @@ def test_prompt_opens_thinking_with_a_custom_marker() -> None:
     assert prompt_opens_thinking("...<reason>\n", "</reason>") is True
 
 
-def _gen(text: str | None, reasoning: str | None = None, error: str | None = None) -> Generation:
-    return Generation("t", "1", "p", 0, 0, "h", text, reasoning=reasoning, error=error)
+_gen = partial(generation_for, "p")
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ import typer
 from typer.testing import CliRunner
 
 from evalkit.adapters.options import NoEngineOptions, TransformersOptions, VllmOptions
-from evalkit.cli import app, run_config_fields
+from evalkit.cli import app
+from evalkit.commands.run import run_config_fields
 from evalkit.config import RunConfig
 
 README = Path(__file__).resolve().parents[2] / "README.md"

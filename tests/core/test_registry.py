@@ -20,7 +20,8 @@ from evalkit.graders.base import GRADERS, GraderRef, ThinkSettings, make_grader,
 from evalkit.registry import Registry, file_module_name, load_target, module_from_file
 from evalkit.sandbox.base import SANDBOXES, make_sandbox
 from evalkit.tasks import get_task, task_names
-from evalkit.types import Generation, Sample
+from evalkit.testing import generation_for
+from evalkit.types import Sample
 
 PLUGIN_MODULE = """
 import dataclasses
@@ -131,7 +132,7 @@ def test_plugins_add_a_task_a_grader_a_backend_and_a_sandbox(plugin: Path) -> No
     assert "length" in GRADERS and GRADERS.get("length") == "evalkit_fake_plugin_mod:LengthGrader"
     grader = make_grader(GraderRef("length", {"limit": 2}))
     sample = Sample(id="1", input="q", target="a")
-    gen = Generation("t", "1", "1", 0, 0, "h", text="abc")
+    gen = generation_for(sample, "abc")
     assert grader.grade(sample, gen, ThinkSettings()).verdict == "wrong"
 
     check_backend("echo")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from evalkit.cli import app, run_config_fields
+from evalkit.cli import app
+from evalkit.commands.run import run_config_fields
 from evalkit.config import RunConfig
 
 # Nothing listens on the discard port: a run that got as far as a request would fail differently.

@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from evalkit.table import print_summary
+from evalkit.console import print_summary
 
 RUN_DIR = Path("results/deepseek-r1-distill-qwen-7b-20250101T000000Z")
 HEADERS = ("task", "n", "problems", "headline ± se", "pass@k", "cons@n", "truncated", "no answer", "unclosed", "errors")

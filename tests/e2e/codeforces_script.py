@@ -7,13 +7,12 @@ Tests read `PLAN` and `OUTCOME` to compute the expected rating independently of 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from evalkit.registry import module_from_file
 from evalkit.seeds import derive_seed
 from evalkit.testing.server import Reply
 
@@ -41,16 +40,8 @@ OUTCOME: dict[str, tuple[bool, str]] = {
 
 @cache
 def synthetic() -> ModuleType:
-    """tests/codeforces/synthetic.py (test folders are not packages: loaded by path, shared by name)."""
-    name = "evalkit_tests_codeforces_synthetic"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "codeforces" / "synthetic.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """tests/codeforces/synthetic.py (test folders are not packages: loaded by path, once per process)."""
+    return module_from_file(Path(__file__).resolve().parents[1] / "codeforces" / "synthetic.py")
 
 
 @cache

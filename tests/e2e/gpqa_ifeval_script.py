@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from evalkit.gpqa.data import read_gpqa_zip
+from evalkit.gpqa.dataset import read_gpqa_zip
 from evalkit.testing.server import Reply
 
 DATA = Path(os.environ.get("E2E_DATA_DIR", Path(__file__).resolve().parents[3] / "shared" / "data"))

@@ -8,15 +8,14 @@ on is tested in tests/vllm_server/test_reasoning_parser.py.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 
 import pytest
 
 from evalkit.config import BackendConfig, RunConfig, SamplingConfig
+from evalkit.registry import module_from_file
 from evalkit.runner import run
 from evalkit.testing.server import Reply, ScriptedServer
 
@@ -24,17 +23,9 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1].parent / "shared" / "data"
 
 
-def _math_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("e2e_math_script_for_split", HERE / "math_script.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _splitting_server(field: Literal["reasoning", "reasoning_content"]) -> Any:
     """Even seeds: thinking with a wrong box, the gold in `content`. Odd: the gold only in the thinking."""
-    math = _math_script()
+    math = module_from_file(HERE / "math_script.py")
 
     def reply(body: dict[str, Any], attempt: int) -> Reply:
         gold = math.gold_for(body["messages"][-1]["content"])

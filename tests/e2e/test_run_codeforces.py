@@ -8,17 +8,16 @@ evalkit's rating or scoring code, and compared with summary.json.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from evalkit.config import BackendConfig, RunConfig
+from evalkit.registry import module_from_file
 from evalkit.runner import run
 from evalkit.testing.server import ScriptedServer
 
@@ -29,15 +28,7 @@ N = 4
 pytestmark = pytest.mark.slow
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-script = _load("e2e_codeforces_script", HERE / "codeforces_script.py")
+script = module_from_file(HERE / "codeforces_script.py")
 synthetic = script.synthetic()
 
 

@@ -10,19 +10,18 @@ aggregates over prompts and samples are computed here and compared exactly.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from evalkit import rewards
 from evalkit.config import BackendConfig, RunConfig
-from evalkit.gpqa.data import read_gpqa_zip
+from evalkit.gpqa.dataset import read_gpqa_zip
+from evalkit.registry import module_from_file
 from evalkit.runner import run
 from evalkit.seeds import derive_seed
 from evalkit.testing.server import ScriptedServer
@@ -37,15 +36,7 @@ IFEVAL_LIMIT, IFEVAL_N = 30, 4
 pytestmark = pytest.mark.slow
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("e2e_gpqa_ifeval_script", HERE / "gpqa_ifeval_script.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-script = _load_script()
+script = module_from_file(HERE / "gpqa_ifeval_script.py")
 
 
 def _need(relative: str) -> Path:

@@ -8,17 +8,16 @@ with plain Python (math.comb) from the plan, not with evalkit.metrics, and compa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from collections import Counter
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from evalkit.config import BackendConfig, RunConfig
+from evalkit.registry import module_from_file
 from evalkit.runner import run
 from evalkit.testing.server import ScriptedServer
 
@@ -31,15 +30,7 @@ TASKS = f"livecodebench@release=v1@files=release@timeout_s=1@n={N}"
 pytestmark = pytest.mark.slow
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("e2e_livecodebench_script", HERE / "livecodebench_script.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-script = _load_script()
+script = module_from_file(HERE / "livecodebench_script.py")
 
 
 @pytest.fixture(scope="module", autouse=True)

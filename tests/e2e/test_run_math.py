@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from evalkit.config import BackendConfig, RunConfig, SamplingConfig
+from evalkit.registry import module_from_file
 from evalkit.runner import run
 from evalkit.seeds import derive_seed
 from evalkit.testing.server import ScriptedServer
@@ -23,16 +24,6 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "evalkit" / "_data"  # the bundled copies, laid out like an offline data dir
 SCRIPT = f"{HERE / 'math_script.py'}:reply"
 PROMPT_SUFFIX = "\nPlease reason step by step, and put your final answer within \\boxed{}."
-
-
-def _script():  # type: ignore[no-untyped-def]
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("e2e_math_script", HERE / "math_script.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _problems(task: str, limit: int) -> list[dict[str, Any]]:
@@ -48,7 +39,7 @@ def _sample_id(task: str, row: dict[str, Any]) -> str:
 
 def expected_metrics(task: str, limit: int, n: int, seed: int = 0) -> dict[str, float]:
     """pass@1, pass@k, cons@n and rates from the script's decisions, computed by brute force."""
-    script = _script()
+    script = module_from_file(HERE / "math_script.py")
     per_problem: list[list[tuple[float, str | None]]] = []
     kinds: Counter[str] = Counter()
     for row in _problems(task, limit):

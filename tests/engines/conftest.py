@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from evalkit.adapters.base import Adapter
 from evalkit.config import RunConfig, grouped
+from evalkit.registry import module_from_file
 from evalkit.seeds import derive_seed, stable_hash
 from evalkit.types import Generation, Message, Request, SamplingParams
 
 HERE = Path(__file__).resolve().parent
 
 
-def _load_tiny_model_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("evalkit_tests_tiny_model", HERE / "tiny_model.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tiny_model = _load_tiny_model_module()
+tiny_model = module_from_file(HERE / "tiny_model.py")
 
 PROBLEMS = {
     "p1": "What is the sum of the first one hundred positive integers?",
@@ -205,8 +196,8 @@ def runs_on_session_vllm(vllm_adapter: Any, monkeypatch: pytest.MonkeyPatch) -> 
     runs on Ray and other backends open their adapters as usual.
     """
     from evalkit import runner
-    from evalkit.adapters.ray_cluster import uses_ray
     from evalkit.adapters.select import open_adapter, resolve_backend
+    from evalkit.cluster import uses_ray
 
     def open_session_engine(config: RunConfig) -> tuple[Any, dict[str, Any]]:
         backend, reason = resolve_backend(config)

@@ -15,6 +15,7 @@ from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.jobs import GradeJob
 from evalkit.graders.pool import LocalGradingPool
+from evalkit.testing import generation_for
 from evalkit.testing.graders import register_test_graders, unregister_test_graders
 from evalkit.types import Generation, Sample
 
@@ -87,7 +88,7 @@ def _jobs(grader: GraderRef, texts: list[str], timeout_s: float = 20.0) -> list[
         GradeJob(
             grader=grader,
             sample=sample,
-            generation=Generation("toy", "1", "s1", i, i, "h", text=text, finish_reason="stop"),
+            generation=generation_for(sample, text, task="toy", index=i),
             think=ThinkSettings(policy="none"),
             timeout_s=timeout_s,
         )
@@ -134,13 +135,13 @@ def test_ray_grading_times_out_and_redoes_jobs_of_dead_workers(ray_cluster: Any,
 
 def test_an_address_that_does_not_answer_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     ray = pytest.importorskip("ray")
-    from evalkit.adapters import ray_cluster
+    from evalkit import cluster
 
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     with pytest.raises(EvalkitError, match=r"127.0.0.1:1 does not answer.*ray start --head"):
-        ray_cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="127.0.0.1:1")))
+        cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="127.0.0.1:1")))
     with pytest.raises(EvalkitError, match="is not host:port"):
-        ray_cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="somewhere")))
+        cluster.connect(RunConfig(model="m", tasks="t", scale=ScaleConfig(ray_address="somewhere")))
 
 
 def test_engine_start_errors_inside_replicas_surface_as_evalkit_errors(

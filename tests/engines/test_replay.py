@@ -26,18 +26,7 @@ def test_round_trip_of_stored_generations_gives_identical_grades(
     requests = requests_for(indices=range(2), problems=("p1", "p2"))
     texts = ["<think>adding</think> The answer is \\boxed{5050}.", "so \\boxed{6}", "\\boxed{12}", "nothing"]
     stored = [
-        Generation(
-            task=r.task,
-            task_version=r.task_version,
-            sample_id=r.sample_id,
-            sample_index=r.sample_index,
-            seed=r.seed,
-            prompt_hash=r.prompt_hash,
-            text=text,
-            finish_reason="stop",
-            prompt_tokens=20,
-            completion_tokens=9,
-        )
+        Generation.completed(r, text, finish_reason="stop", prompt_tokens=20, completion_tokens=9, max_tokens=None)
         for r, text in zip(requests, texts, strict=True)
     ]
     # A run's own generations.jsonl, extra fields included, replays as is.

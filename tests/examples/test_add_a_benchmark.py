@@ -140,7 +140,7 @@ def test_local_math_example_runs_and_regrades_from_anywhere(tmp_path: Path, math
     assert metrics(out, "local_math") == got
 
     # A report shows the prompts, rebuilt from the task file and its local data.
-    from evalkit.report.prompts import load_prompts
+    from evalkit.report.rebuilt_prompts import load_prompts
     from evalkit.report.runs import load_runs
 
     (stored,) = load_runs([out])

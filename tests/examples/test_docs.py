@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,22 @@ def test_the_page_lists_the_example_file_verbatim(name: str) -> None:
 def test_the_page_shows_a_line_of_the_example_data() -> None:
     first = (ROOT / "examples/local_math/problems.jsonl").read_text().splitlines()
     assert any(line in DOC.read_text() for line in first)
+
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+
+
+def test_every_module_the_architecture_page_names_exists() -> None:
+    named = set(
+        re.findall(r"`((?:evalkit|tasks|prompts|sandboxes|tests|benchmarks|docs)/[\w./-]+)`", ARCHITECTURE.read_text())
+    )
+    assert len(named) > 20, "the page should name the modules of each stage"
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+def test_every_link_of_the_architecture_page_resolves() -> None:
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", ARCHITECTURE.read_text())
+    assert links
+    broken = [link for link in links if not (ARCHITECTURE.parent / link).exists()]
+    assert not broken, f"docs/architecture.md links to missing files: {broken}"

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from evalkit.registry import module_from_file
 from evalkit.testing.server import ScriptedServer
-
-
-def _kit() -> ModuleType:
-    name = "evalkit_faults_faultkit"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("faultkit.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture(scope="session")
 def kit() -> ModuleType:
     """faultkit.py: paths, the e2e model script, run-directory readers."""
-    return _kit()
+    return module_from_file(Path(__file__).with_name("faultkit.py"))
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,15 @@ Loaded by path from conftest.py (tests are not a package), exposed as the `kit` 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from evalkit.registry import module_from_file
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -23,20 +23,9 @@ MATH_SCRIPT = REPO / "tests" / "e2e" / "math_script.py"
 Key = tuple[str, str, int]
 
 
-def load_by_path(name: str, path: Path) -> ModuleType:
-    """Import a file as module `name` once (the e2e model script, this suite's own scripts)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def math_script() -> ModuleType:
     """tests/e2e/math_script.py: answers depend only on (prompt, seed)."""
-    return load_by_path("evalkit_faults_e2e_math_script", MATH_SCRIPT)
+    return module_from_file(MATH_SCRIPT)
 
 
 def rows(path: Path) -> list[dict[str, Any]]:
@@ -96,12 +85,3 @@ class RunFiles:
 def evalkit(*args: str) -> list[str]:
     """The command line of `python -m evalkit.cli ARGS`."""
     return [sys.executable, "-m", "evalkit.cli", *args]
-
-
-def cli_env() -> dict[str, str]:
-    """Environment for CLI subprocesses: this checkout importable, no line wrapping in messages."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    env["COLUMNS"] = "400"
-    env.pop("EVALKIT_DATA_DIR", None)
-    return env

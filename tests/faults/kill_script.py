@@ -8,13 +8,11 @@ phase. What a sample answers still depends only on (prompt, seed), so metrics ar
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from evalkit.registry import module_from_file
 from evalkit.testing.server import Reply
 
 _MATH_SCRIPT = Path(__file__).resolve().parents[1] / "e2e" / "math_script.py"
@@ -22,20 +20,9 @@ _MATH_SCRIPT = Path(__file__).resolve().parents[1] / "e2e" / "math_script.py"
 DELAY_S = 0.01
 
 
-def _math_script() -> ModuleType:
-    name = "evalkit_faults_kill_math_script"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _MATH_SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def reply(body: dict[str, Any], attempt: int) -> Reply:
     """The e2e model's reply; its correct and wrong answers rewritten as per-sample fractions."""
-    script = _math_script()
+    script = module_from_file(_MATH_SCRIPT)
     content = body["messages"][-1]["content"]
     seed = int(body["seed"])
     kind = script.behaviour(content, seed)

@@ -19,6 +19,7 @@ import pytest
 
 from evalkit.config import BackendConfig, RunConfig
 from evalkit.runner import run
+from evalkit.testing.processes import cli_env
 from evalkit.testing.server import Reply, ScriptedServer
 
 
@@ -213,7 +214,7 @@ def busy_run(kit: ModuleType, world: World) -> Iterator[tuple[Path, str]]:
     out = world.tmp / "busy"
     with ScriptedServer(lambda body, attempt: Reply(text="\\boxed{1}", delay_s=120)) as server:
         argv = kit.evalkit(*world.run_args("--backend", "openai", "--base-url", server.url, "--output", str(out)))
-        holder = subprocess.Popen(argv, env=kit.cli_env(), start_new_session=True)
+        holder = subprocess.Popen(argv, env=cli_env(), start_new_session=True)
         try:
             deadline = time.monotonic() + 60
             while not (out / "manifest.json").exists() and holder.poll() is None and time.monotonic() < deadline:
@@ -234,7 +235,7 @@ def test_bad_input_exits_2_naming_problem_and_fix(
     result = subprocess.run(
         # cwd: a mistake must not leave a results/ folder wherever the command was started.
         kit.evalkit(*case.argv(world)),
-        env=kit.cli_env(),
+        env=cli_env(),
         cwd=world.tmp,
         capture_output=True,
         text=True,

@@ -20,6 +20,7 @@ from types import ModuleType
 
 import pytest
 
+from evalkit.testing.processes import cli_env
 from evalkit.testing.server import ScriptedServer
 
 pytestmark = pytest.mark.slow
@@ -95,7 +96,7 @@ def _run(kit: ModuleType, server: ScriptedServer, data: Path, out: Path, limit: 
         "run", "--model", "scripted", "--backend", "openai", "--base-url", server.url, "--tasks", f"aime24@n={N}",
         "--limit", str(limit), "--data-dir", str(data), "--output", str(out), "--quiet",
     )  # fmt: skip
-    result = subprocess.run(argv, env=kit.cli_env(), capture_output=True, text=True, timeout=300)
+    result = subprocess.run(argv, env=cli_env(), capture_output=True, text=True, timeout=300)
     return result.returncode, re.sub(r"\s+", " ", result.stderr)
 
 
@@ -217,18 +218,14 @@ def test_regrade_on_a_full_disk_is_a_clear_error_and_keeps_the_old_grades(
     filler = disk.path / "filler"
     _fill(filler)
 
-    result = subprocess.run(
-        kit.evalkit("grade", str(out), "--quiet"), env=kit.cli_env(), capture_output=True, text=True
-    )
+    result = subprocess.run(kit.evalkit("grade", str(out), "--quiet"), env=cli_env(), capture_output=True, text=True)
     message = re.sub(r"\s+", " ", result.stderr)
     _assert_clear_error(result.returncode, message, "No space left on device")
     assert "free space" in message, message
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "a failed re-grade changed the run"
 
     filler.unlink()
-    result = subprocess.run(
-        kit.evalkit("grade", str(out), "--quiet"), env=kit.cli_env(), capture_output=True, text=True
-    )
+    result = subprocess.run(kit.evalkit("grade", str(out), "--quiet"), env=cli_env(), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     run = kit.RunFiles.read(out)
     assert len(run.grades) == TOTAL and run.summary is not None

@@ -24,6 +24,7 @@ from types import ModuleType
 
 import pytest
 
+from evalkit.testing.processes import cli_env
 from evalkit.testing.server import ScriptedServer
 
 pytestmark = pytest.mark.slow
@@ -91,7 +92,7 @@ def test_twenty_kill_nines_then_same_command_matches_uninterrupted_run(
     rng = random.Random(SEED)
     out, reference = tmp_path / "run", tmp_path / "reference"
     gens, grades = Counts(out / "generations.jsonl"), Counts(out / "grades.jsonl")
-    env = kit.cli_env()
+    env = cli_env()
     phases: Counter[str] = Counter()
     gen_points = sorted(rng.sample(range(TOTAL // 10, TOTAL - TOTAL // 10), KILLS_PER_PHASE))
     with ScriptedServer(f"{kit.HERE / 'kill_script.py'}:reply") as server:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pytest
 import typer
 
-from evalkit.cli import exit_if_incomplete
+from evalkit.commands.incomplete import exit_if_incomplete
 from evalkit.config import BackendConfig, GradingConfig, RunConfig
 from evalkit.runner import run
 from evalkit.testing.server import Fault, Reply, ScriptedServer

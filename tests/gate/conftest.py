@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from evalkit.registry import module_from_file
+
 
 @pytest.fixture(scope="session")
 def fake() -> ModuleType:
-    name = "evalkit_test_fake_runs"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "report" / "fake_runs.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    return module_from_file(Path(__file__).parents[1] / "report" / "fake_runs.py")
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from evalkit.console import print_summary
 from evalkit.gate import compare_runs, gate_runs
 from evalkit.headline import MetricRoles, metric_roles, recorded_roles
 from evalkit.report.render import render
-from evalkit.report.runs import Run, load_run
+from evalkit.report.runs import LoadedRun, load_run
 from evalkit.report.table import leaderboard_table
-from evalkit.table import print_summary
 from evalkit.tasks import get_task
 
 DECLARED = {"aime24": "pass@1", "math500": "pass@1", "ifeval": "prompt_level_strict", "codeforces": "rating"}
@@ -33,14 +33,14 @@ def _manifest_fields(style: str) -> dict[str, dict[str, Any]]:
     return {name: {"metric_family": family} for name, family in OLD_FAMILIES.items()}
 
 
-def _pair(tmp_path: Path, fake: ModuleType, style: str) -> tuple[Run, Run]:
+def _pair(tmp_path: Path, fake: ModuleType, style: str) -> tuple[LoadedRun, LoadedRun]:
     fields = _manifest_fields(style)
     a = fake.write_run(tmp_path, fake.RunSpec(model="org/a", seed=1, overrides=fields))
     b = fake.write_run(tmp_path, fake.RunSpec(model="org/b", skill=-0.1, seed=2, overrides=fields))
     return load_run(a), load_run(b)
 
 
-def _table_headlines(run: Run, roles: dict[str, MetricRoles] | None) -> dict[str, str]:
+def _table_headlines(run: LoadedRun, roles: dict[str, MetricRoles] | None) -> dict[str, str]:
     """The metric each task's row of the end-of-run table leads with."""
     console = Console(width=240, record=True)
     print_summary(run.summary, run.path, console, roles=roles)

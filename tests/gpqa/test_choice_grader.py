@@ -16,6 +16,7 @@ from evalkit.graders.jobs import GradeJob
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.rewards import choice as reward
 from evalkit.tasks import Task
+from evalkit.testing import generation_for
 from evalkit.types import Generation, Sample
 
 CASES: list[dict[str, Any]] = [
@@ -29,18 +30,7 @@ SAMPLE = Sample(id="recFAKE1", input="q", target="the zorbon")
 
 def _generation(text: str | None, order: list[int] | None = ORDER, index: int = 0, **fields: Any) -> Generation:
     metadata = {} if order is None else {"permutation": order}
-    return Generation(
-        task="gpqa_diamond",
-        task_version="1",
-        sample_id=SAMPLE.id,
-        sample_index=index,
-        seed=index,
-        prompt_hash="h",
-        text=text,
-        finish_reason=fields.pop("finish_reason", "stop"),
-        metadata=metadata,
-        **fields,
-    )
+    return generation_for(SAMPLE, text, task="gpqa_diamond", index=index, metadata=metadata, **fields)
 
 
 def test_golden_file_covers_both_rules_and_no_answer_cases() -> None:

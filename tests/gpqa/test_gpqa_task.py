@@ -110,7 +110,7 @@ def test_offline_zip_loads_all_198_questions(gpqa: Task, data_dir: Path) -> None
 
 
 def test_wrong_password_names_the_file_and_the_public_password(data_dir: Path) -> None:
-    from evalkit.gpqa.data import read_gpqa_zip
+    from evalkit.gpqa.dataset import read_gpqa_zip
 
     zip_path = data_dir / "gpqa" / "gpqa_diamond.zip"
     with pytest.raises(EvalkitError) as err:

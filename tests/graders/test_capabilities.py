@@ -13,9 +13,11 @@ from evalkit.graders.base import GRADERS, GraderRef, ThinkSettings, make_grader,
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.ledger import GenInfo, TaskLedger
 from evalkit.plan import plan_task
-from evalkit.summary import summarize_task, vote_classes
+from evalkit.summary import summarize_task
 from evalkit.tasks import TASKS, Task, get_task, parse_task_list, task
-from evalkit.types import Generation, Sample, Score
+from evalkit.testing import generation_for
+from evalkit.types import Sample, Score
+from evalkit.vote import vote_classes
 
 # The LiveCodeBench grader under a name no list in evalkit knows, as a plugin would register one.
 PLUGIN = "plugin_code"
@@ -39,17 +41,16 @@ def plugin_task() -> Iterator[str]:
 _THINK = ThinkSettings()
 
 
-def _gen(text: str) -> Generation:
-    return Generation("t", "1", "p", 0, 0, "h", text=text, finish_reason="stop")
-
-
 def test_capability_defaults() -> None:
     graders = [make_grader(GraderRef(name)) for name in ("math", "choice", "ifeval", "code", "codeforces")]
     assert [g.runs_code for g in graders] == [False, False, False, True, True]
     assert [g.votes for g in graders] == [True, True, False, False, False]
     sample = Sample("p", "", "1")
     assert [g.job_timeout_s(sample) is None for g in graders] == [True, True, True, False, False]
-    assert [g.cache_key(sample, _gen("\\boxed{1}"), _THINK) is None for g in graders] == [False, *[True] * 4]
+    assert [g.cache_key(sample, generation_for("p", "\\boxed{1}"), _THINK) is None for g in graders] == [
+        False,
+        *[True] * 4,
+    ]
 
 
 def test_a_plugin_grader_that_runs_code_gets_the_runs_sandbox_options(plugin_task: str) -> None:

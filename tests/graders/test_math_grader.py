@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +18,14 @@ from evalkit.graders.math import MathGrader
 from evalkit.graders.math_answer import final_boxes
 from evalkit.rewards import math as reward
 from evalkit.rewards import math_batch as reward_batch
-from evalkit.types import Generation, Sample
+from evalkit.testing import generation_for
+from evalkit.types import Sample
 
 GOLDEN_FILE = Path(__file__).parent / "golden_math.jsonl"
 GOLDEN: list[dict[str, Any]] = [json.loads(line) for line in GOLDEN_FILE.read_text("utf-8").splitlines() if line]
 VERDICTS = {"correct", "wrong", "no_answer", "unclosed_think", "truncated"}
 FIELDS = {"response", "gold", "integer_answers", "expected", "note", "reasoning", "finish_reason", "think_policy"}
 THINK = ThinkSettings()
-MakeGen = Callable[..., Generation]
 
 
 @pytest.fixture
@@ -54,9 +54,11 @@ def test_golden_file_is_well_formed_and_covers_every_verdict() -> None:
 
 
 @pytest.mark.parametrize("case", GOLDEN, ids=[f"{i}-{c['note'][:40]}" for i, c in enumerate(GOLDEN)])
-def test_golden_case_through_the_pool(case: dict[str, Any], pool: GradingPool, make_generation: MakeGen) -> None:
+def test_golden_case_through_the_pool(case: dict[str, Any], pool: GradingPool) -> None:
     grader = GraderRef("math", {"integer_answers": bool(case.get("integer_answers", False))})
-    generation = make_generation(case["response"], case.get("reasoning"), case.get("finish_reason", "stop"))
+    generation = generation_for(
+        "p1", case["response"], reasoning=case.get("reasoning"), finish_reason=case.get("finish_reason", "stop")
+    )
     job = GradeJob(grader=grader, sample=Sample("p", "", case["gold"]), generation=generation, think=golden_think(case))
     score = pool.submit(job).result(timeout=120)
     assert score.verdict == case["expected"], f"{case['note']}: {score.explanation}"
@@ -97,29 +99,29 @@ def test_final_boxed(text: str, expected: str | None) -> None:
     assert (boxes.answer if boxes is not None else None) == expected
 
 
-def test_gold_parsed_once_and_repeated_answers_verified_once(fresh_caches: None, make_generation: MakeGen) -> None:
+def test_gold_parsed_once_and_repeated_answers_verified_once(fresh_caches: None) -> None:
     grader = MathGrader()
     sample = Sample("p", "", "\\frac{3}{4}")
     texts = [f"Attempt {i}: reasoning differs each time. So $\\boxed{{\\dfrac{{3}}{{4}}}}$." for i in range(10)]
     texts += [f"Take {i}, I get $\\boxed{{0.7}}$" for i in range(5)]
-    verdicts = [grader.grade(sample, make_generation(t), THINK).verdict for t in texts]
+    verdicts = [grader.grade(sample, generation_for("p1", t), THINK).verdict for t in texts]
     assert verdicts == ["correct"] * 10 + ["wrong"] * 5
     assert math_grader._parse_gold.cache_info().misses == 1
     judged = math_grader._judge.cache_info()
     assert (judged.misses, judged.hits) == (2, 13)
 
 
-def test_cache_key_is_the_gold_and_final_box(make_generation: MakeGen) -> None:
+def test_cache_key_is_the_gold_and_final_box() -> None:
     grader, sample = MathGrader(), Sample("p", "", "5")
-    a = grader.cache_key(sample, make_generation("<think>\\boxed{4}</think> first text \\boxed{5}"), THINK)
-    b = grader.cache_key(sample, make_generation("other words entirely $\\boxed{5}$."), THINK)
+    a = grader.cache_key(sample, generation_for("p1", "<think>\\boxed{4}</think> first text \\boxed{5}"), THINK)
+    b = grader.cache_key(sample, generation_for("p1", "other words entirely $\\boxed{5}$."), THINK)
     assert a is not None
     assert a == b
-    assert a != grader.cache_key(sample, make_generation("\\boxed{6}"), THINK)
-    assert a != grader.cache_key(Sample("q", "", "6"), make_generation("\\boxed{5}"), THINK)
-    assert a != MathGrader(integer_answers=True).cache_key(sample, make_generation("\\boxed{5}"), THINK)
-    assert grader.cache_key(sample, make_generation("The answer is 5."), THINK) is None
-    assert grader.cache_key(sample, make_generation("<think>\\boxed{5}"), THINK) is None
+    assert a != grader.cache_key(sample, generation_for("p1", "\\boxed{6}"), THINK)
+    assert a != grader.cache_key(Sample("q", "", "6"), generation_for("p1", "\\boxed{5}"), THINK)
+    assert a != MathGrader(integer_answers=True).cache_key(sample, generation_for("p1", "\\boxed{5}"), THINK)
+    assert grader.cache_key(sample, generation_for("p1", "The answer is 5."), THINK) is None
+    assert grader.cache_key(sample, generation_for("p1", "<think>\\boxed{5}"), THINK) is None
 
 
 @pytest.mark.parametrize(
@@ -147,15 +149,13 @@ def test_cache_key_is_the_gold_and_final_box(make_generation: MakeGen) -> None:
         "huge-number",
     ],
 )
-def test_garbage_never_raises(text: str, make_generation: MakeGen) -> None:
-    score = MathGrader().grade(Sample("p", "", "7"), make_generation(text), THINK)
+def test_garbage_never_raises(text: str) -> None:
+    score = MathGrader().grade(Sample("p", "", "7"), generation_for("p1", text), THINK)
     assert score.verdict in {"wrong", "no_answer", "timeout"}
     assert score.value == 0.0
 
 
-def test_parse_time_limit_is_a_timeout_verdict(
-    monkeypatch: pytest.MonkeyPatch, fresh_caches: None, make_generation: MakeGen
-) -> None:
+def test_parse_time_limit_is_a_timeout_verdict(monkeypatch: pytest.MonkeyPatch, fresh_caches: None) -> None:
     import time
 
     import math_verify.parser
@@ -167,42 +167,32 @@ def test_parse_time_limit_is_a_timeout_verdict(
         time.sleep(5)
 
     monkeypatch.setattr(math_verify.parser, "extract_latex", stuck_parser)
-    score = MathGrader().grade(Sample("p", "", "1"), make_generation("\\boxed{" + "{" * 500 + "1"), THINK)
+    score = MathGrader().grade(Sample("p", "", "1"), generation_for("p1", "\\boxed{" + "{" * 500 + "1"), THINK)
     assert score.verdict == "timeout"
     assert score.value == 0.0
 
 
 def test_failed_generation_is_an_error_not_an_answer() -> None:
-    gen = Generation(
-        task="t",
-        task_version="1",
-        sample_id="p",
-        sample_index=0,
-        seed=0,
-        prompt_hash="h",
-        text=None,
-        finish_reason="error",
-        error="HTTP 500 after 5 retries",
-    )
+    gen = generation_for("p", None, finish_reason="error", error="HTTP 500 after 5 retries")
     score = MathGrader().grade(Sample("p", "", "1"), gen, THINK)
     assert (score.verdict, score.value) == ("error", 0.0)
     assert "HTTP 500" in score.explanation
 
 
-def test_custom_think_marker_and_required_policy(make_generation: MakeGen) -> None:
+def test_custom_think_marker_and_required_policy() -> None:
     sample = Sample("p", "", "5")
     marker = ThinkSettings(marker="<|end_of_thought|>", policy="required")
     text = "\\boxed{4} thinking <|end_of_thought|> so \\boxed{5}"
-    assert MathGrader().grade(sample, make_generation(text), marker).verdict == "correct"
-    assert MathGrader().grade(sample, make_generation("\\boxed{5}"), marker).verdict == "unclosed_think"
+    assert MathGrader().grade(sample, generation_for("p1", text), marker).verdict == "correct"
+    assert MathGrader().grade(sample, generation_for("p1", "\\boxed{5}"), marker).verdict == "unclosed_think"
 
 
-def test_grading_outside_a_main_thread_is_refused(make_generation: MakeGen) -> None:
+def test_grading_outside_a_main_thread_is_refused() -> None:
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            MathGrader().grade(Sample("p", "", "1"), make_generation("\\boxed{1}"), THINK)
+            MathGrader().grade(Sample("p", "", "1"), generation_for("p1", "\\boxed{1}"), THINK)
         except RuntimeError as exc:
             errors.append(exc)
 
@@ -235,10 +225,12 @@ def test_same_class(a: str, b: str, integer_answers: bool, same: bool) -> None:
     assert grader.same_class(sample, b, a) is same
 
 
-def test_votes_of_equivalent_answers_fall_in_one_class(pool: GradingPool, make_generation: MakeGen) -> None:
+def test_votes_of_equivalent_answers_fall_in_one_class(pool: GradingPool) -> None:
     sample = Sample("p", "", "\\frac{1}{2}")
     texts = ["$\\boxed{0.5}$", "$\\boxed{\\frac12}$", "$\\boxed{\\dfrac{2}{4}}$", "$\\boxed{3}$", "no answer"]
-    scores = [pool.submit(GradeJob(GraderRef("math"), sample, make_generation(t), THINK)).result(60) for t in texts]
+    scores = [
+        pool.submit(GradeJob(GraderRef("math"), sample, generation_for("p1", t), THINK)).result(60) for t in texts
+    ]
     votes = [s.vote for s in scores if s.vote is not None]
     assert len(votes) == 4
     assert pool.same_class(GraderRef("math"), sample, votes).result(timeout=60) == [0, 0, 0, 1]

@@ -18,7 +18,8 @@ from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.jobs import GradeJob, GradingPool
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.tasks import get_task
-from evalkit.types import Generation, Sample
+from evalkit.testing import generation_for
+from evalkit.types import Sample
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"offline benchmark data not found at {DATA}")
@@ -30,12 +31,8 @@ def pool() -> Iterator[GradingPool]:
         yield p
 
 
-def _generation(sample: Sample, text: str) -> Generation:
-    return Generation("t", "1", sample.id, 0, 0, "h", text, finish_reason="stop")
-
-
 def _failures(pool: GradingPool, grader: GraderRef, jobs: list[tuple[Sample, str]], think: ThinkSettings) -> list[str]:
-    futures = [(s, pool.submit(GradeJob(grader, s, _generation(s, text), think))) for s, text in jobs]
+    futures = [(s, pool.submit(GradeJob(grader, s, generation_for(s, text), think))) for s, text in jobs]
     return [
         f"{s.id}: gold {s.target!r}: {score.verdict}, {score.explanation}"
         for s, future in futures

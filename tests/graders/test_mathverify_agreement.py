@@ -19,7 +19,8 @@ from typing import Any
 
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.jobs import GradeJob, GradingPool
-from evalkit.types import Generation, Sample
+from evalkit.testing import generation_for
+from evalkit.types import Sample
 
 HERE = Path(__file__).parent
 CASES: list[dict[str, Any]] = [
@@ -47,7 +48,7 @@ def _evalkit(pool: GradingPool) -> list[bool]:
         GradeJob(
             GraderRef("math"),
             Sample(case["source"], "", case["gold"]),
-            Generation("t", "1", case["source"], 0, 0, "h", case["prediction"], finish_reason="stop"),
+            generation_for(case["source"], case["prediction"]),
             # The prediction is the whole response, as math-verify reads it.
             ThinkSettings(policy="none"),
         )

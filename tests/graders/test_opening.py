@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
+from evalkit.testing import generation_for
 from evalkit.types import Generation, Sample
 
 GRADERS = ["math", "choice", "ifeval", "code", "codeforces"]
@@ -17,7 +18,7 @@ PERMUTATION = {"permutation": [2, 0, 1, 3]}  # the correct choice is shown as B
 
 def _gen(text: str | None, **fields: Any) -> Generation:
     fields.setdefault("metadata", PERMUTATION)
-    return Generation("t", "1", "p", 0, 0, "h", text=text, **fields)
+    return generation_for("p", text, **fields)
 
 
 # (what the response is, the generation, the settings, the verdict every grader gives)

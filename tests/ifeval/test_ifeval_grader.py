@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from evalkit.graders.ifeval import IFEvalGrader
 from evalkit.graders.jobs import GradeJob
 from evalkit.graders.pool import LocalGradingPool
 from evalkit.rewards import ifeval as reward
-from evalkit.types import Generation, Sample, Score
+from evalkit.testing import generation_for
+from evalkit.types import Sample, Score
 
 HERE = Path(__file__).parent
 GRADE_CASES: list[dict[str, Any]] = [
@@ -30,25 +32,13 @@ def _sample(ids: list[str], kwargs: list[dict[str, Any]]) -> Sample:
     return Sample(id="1000", input="prompt", target="", metadata={"instruction_id_list": ids, "kwargs": kwargs})
 
 
-def _generation(text: str | None, **fields: Any) -> Generation:
-    return Generation(
-        task="ifeval",
-        task_version="1",
-        sample_id="1000",
-        sample_index=0,
-        seed=0,
-        prompt_hash="h",
-        text=text,
-        reasoning=fields.get("reasoning"),
-        finish_reason=fields.get("finish_reason") or "stop",
-        error=fields.get("error"),
-    )
+_generation = partial(generation_for, "1000", task="ifeval")
 
 
 def _grade(case: dict[str, Any]) -> Score:
     return IFEvalGrader().grade(
         _sample(case["instruction_id_list"], case["kwargs"]),
-        _generation(case["text"], reasoning=case.get("reasoning"), finish_reason=case.get("finish_reason")),
+        _generation(case["text"], reasoning=case.get("reasoning"), finish_reason=case.get("finish_reason") or "stop"),
         ThinkSettings(policy=case.get("policy", "auto")),
     )
 

@@ -20,7 +20,7 @@ from evalkit.data import load_task_samples
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
 from evalkit.tasks import get_task, parse_task_list
-from evalkit.types import Generation
+from evalkit.testing import generation_for
 
 
 def _lcb_module() -> Any:
@@ -166,6 +166,6 @@ def test_task_samples_grade_in_the_sandbox(lcb_dir: Path, qid: str, answer: str,
     task = get_task("livecodebench")
     sample = next(s for s in load_task_samples(task, lcb_dir).samples if s.id == qid)
     grader = make_grader(GraderRef(task.grader, dict(task.grader_options)))
-    generation = Generation("livecodebench", "1", qid, 0, 0, "h", text="<think>hmm</think>\n" + answer)
+    generation = generation_for(qid, "<think>hmm</think>\n" + answer, task="livecodebench")
     score = grader.grade(sample, generation, ThinkSettings())
     assert score.verdict == verdict, score.explanation

@@ -20,7 +20,8 @@ import pytest
 from evalkit.data import load_task_samples
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
 from evalkit.tasks import get_task
-from evalkit.types import Generation, Sample, Score
+from evalkit.testing import generation_for
+from evalkit.types import Sample, Score
 
 CORPUS = Path(__file__).with_name("parity")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "livecodebench.md"
@@ -55,7 +56,7 @@ def scores(samples: dict[str, Sample]) -> dict[str, Score]:
 
     def grade(case: dict[str, Any]) -> Score:
         text = f"<think>\n</think>\n```python\n{case['code']}```\n"
-        generation = Generation("livecodebench", task.version, case["problem"], 0, 0, "h", text=text)
+        generation = generation_for(case["problem"], text, task="livecodebench", task_version=task.version)
         return grader.grade(samples[case["problem"]], generation, ThinkSettings())
 
     # Two at a time: each program has its own sandbox, and the TLE cases mostly wait.

@@ -17,7 +17,7 @@ from evalkit.errors import EvalkitError
 from evalkit.graders.base import GraderRef, ThinkSettings
 from evalkit.graders.jobs import GradeJob
 from evalkit.tasks import get_task
-from evalkit.types import Generation
+from evalkit.testing import generation_for
 
 
 def _big_row(encode: Callable[[list[dict[str, str]]], str]) -> dict[str, Any]:
@@ -44,7 +44,12 @@ def test_grading_jobs_carry_a_reference_not_the_tests(
     assert sum(len(t["input"]) for t in stored) > 2_000_000
     grader = GraderRef(task.grader, dict(task.grader_options))
     jobs = [
-        GradeJob(grader, sample, Generation("livecodebench", "2", sample.id, i, 0, "h", text="x"), ThinkSettings())
+        GradeJob(
+            grader,
+            sample,
+            generation_for(sample, "x", task="livecodebench", task_version="2", index=i, seed=0),
+            ThinkSettings(),
+        )
         for i in range(16)
     ]
     assert max(len(pickle.dumps(job)) for job in jobs) < 4_000

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from evalkit.registry import module_from_file
+
 
 def load_fake_runs() -> ModuleType:
     """fake_runs.py by path (tests are not a package; the gate tests load the same file)."""
-    name = "evalkit_test_fake_runs"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("fake_runs.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return module_from_file(Path(__file__).with_name("fake_runs.py"))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 
 from evalkit.report.html import clip, drilldown_data
-from evalkit.report.prompts import load_prompts
+from evalkit.report.rebuilt_prompts import load_prompts
 from evalkit.report.runs import load_runs
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "evalkit" / "_data"  # bundled, laid out as a data dir

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -15,31 +13,17 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from evalkit.cli import app
+from evalkit.registry import module_from_file
 from evalkit.testing.server import ScriptedServer
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "answer_script.py"
-# Grading workers import runs_test_graders by module name; they take sys.path from the forkserver,
-# which starts with the first pool, after every conftest has been imported.
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-
-def _script() -> ModuleType:
-    name = "evalkit_tests_runs_answer_script"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SCRIPT)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture(scope="session")
 def script() -> ModuleType:
     """answer_script.py: `write_problems`, `answer_for`, `behaviour`."""
-    return _script()
+    return module_from_file(SCRIPT)
 
 
 @pytest.fixture(scope="module")

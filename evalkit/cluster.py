@@ -1,4 +1,5 @@
-"""Joining (or starting) the Ray cluster that `--ray` / `--ray-address` / `--replicas N` ask for."""
+"""Joining (or starting) the Ray cluster that `--ray` / `--ray-address` / `--replicas N` ask for: both
+the generation replicas (`evalkit.adapters.ray_replicas`) and Ray grading (`evalkit.grading`) use it."""
 
 from __future__ import annotations
 

@@ -13,12 +13,12 @@ import os
 from pathlib import Path
 
 from evalkit.errors import EvalkitError
-from evalkit.report.runs import Run
+from evalkit.report.runs import LoadedRun
 
 Prompts = dict[str, dict[str, str]]
 
 
-def _data_dir(run: Run) -> Path | None:
+def _data_dir(run: LoadedRun) -> Path | None:
     from evalkit.data import DATA_DIR_ENV
 
     configured = run.config.get("data_dir") or os.environ.get(DATA_DIR_ENV)
@@ -26,7 +26,7 @@ def _data_dir(run: Run) -> Path | None:
     return path if path is not None and path.is_dir() else None
 
 
-def load_prompts(run: Run) -> tuple[Prompts, list[str]]:
+def load_prompts(run: LoadedRun) -> tuple[Prompts, list[str]]:
     """task -> sample id -> prompt text, and notes on tasks whose prompts could not be rebuilt."""
     from evalkit.data import load_task_samples
     from evalkit.tasks import TaskSpec, parse_task_list
