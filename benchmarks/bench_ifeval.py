@@ -30,6 +30,7 @@ import logging
 import os
 import random
 import sys
+import tempfile
 import time
 import types
 from collections import Counter
@@ -171,6 +172,23 @@ def load_items(data_dir: Path, n: int, seed: int) -> list[Item]:
     return items
 
 
+def _nltk_punkt_tab(root: Path) -> None:
+    """Write NLTK's punkt_tab/english files under `root` from evalkit's checked tables; NLTK searches `root`."""
+    import nltk
+    from nltk.tabdata import TabEncoder
+
+    from evalkit.ifeval.nlp import punkt_parameters
+
+    params, encode = punkt_parameters(), TabEncoder()
+    folder = root / "tokenizers" / "punkt_tab" / "english"
+    folder.mkdir(parents=True)
+    (folder / "collocations.tab").write_text(encode.tups2tab(sorted(params.collocations)) + "\n")
+    (folder / "sent_starters.txt").write_text(encode.set2txt(sorted(params.sent_starters)) + "\n")
+    (folder / "abbrev_types.txt").write_text(encode.set2txt(sorted(params.abbrev_types)) + "\n")
+    (folder / "ortho_context.tab").write_text(encode.ivdict2tab(dict(sorted(params.ortho_context.items()))) + "\n")
+    nltk.data.path.insert(0, str(root))
+
+
 def lm_eval_ifeval() -> tuple[Callable[..., dict[str, Any]] | None, str]:
     """lm-eval's `process_results` for IFEval, or None and the reason it cannot be used here."""
     spec = importlib.util.find_spec("lm_eval")
@@ -180,9 +198,12 @@ def lm_eval_ifeval() -> tuple[Callable[..., dict[str, Any]] | None, str]:
     from evalkit.ifeval.nlp import ensure_punkt
 
     try:
-        ensure_punkt()  # else lm-eval's module calls nltk.download at import, which fails offline
+        ensure_punkt()
     except EvalkitError as e:
         return None, f"NLTK punkt data not found ({e})"
+    # lm-eval's module calls nltk.download at import unless NLTK finds punkt_tab, and the download
+    # fails offline: NLTK gets the same verified English tables evalkit uses, in a data dir of its own.
+    _nltk_punkt_tab(Path(tempfile.mkdtemp(prefix="evalkit-nltk-")))
     # lm_eval.tasks/__init__ imports the whole task manager (datasets, evaluate, ...); the IFEval files
     # need none of it, so a bare package with the same path stands in for it.
     # Its checkers log a warning per text langdetect cannot classify; the table is what matters here.
