@@ -4,7 +4,8 @@ Each generation is graded in the pool (local worker processes or Ray tasks) and 
 the key of everything that decided it, goes to the sink as soon as it returns (`run` appends it to
 grades.jsonl; `grade` writes a replacement file). At most `window`
 grades are in flight: when grading falls behind, submitting waits, so a slow grader bounds memory
-instead of queueing every generation's text.
+instead of queueing every generation's text. `summarize_run` ends both commands the same way: the
+pool merges vote classes (evalkit.vote), then each task's summary is computed (evalkit.summary).
 """
 
 from __future__ import annotations
