@@ -148,7 +148,7 @@ def _works(command: list[str]) -> bool:
         return False
 
 
-def _bwrap_prefix(tmpfs_bytes: int) -> list[str]:
+def _bwrap_prefix(tmpfs_bytes: int, shared: Sequence[str] = ()) -> list[str]:
     args = [
         "bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
         "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--hostname", "sandbox", "--cap-drop", "ALL",
@@ -166,6 +166,10 @@ def _bwrap_prefix(tmpfs_bytes: int) -> list[str]:
     if not prefix.startswith("/usr/"):
         args += ["--ro-bind", prefix, prefix]
     args += ["--ro-bind", str(RUNNER), _INSIDE_RUNNER, "--size", str(tmpfs_bytes), "--tmpfs", _INSIDE_WORKDIR]
+    for directory in shared:
+        # Shared packages (a virtualenv's numpy) may live where the sandbox shows nothing: under
+        # /tmp, /home or /root. Bound after the tmpfs, read-only, at the path the runner links to.
+        args += ["--ro-bind", directory, directory]
     args += ["--dev", "/dev", "--proc", "/proc", "--remount-ro", "/", "--chdir", _INSIDE_WORKDIR, "--clearenv"]
     for key, value in SANDBOX_ENV.items():
         args += ["--setenv", key, value]
@@ -213,12 +217,14 @@ class LocalSandbox:
         validate(program, tests, limits)
         biggest = max((len(t.input.encode()) for t in tests), default=0)
         tmpfs_bytes = 2 * (limits.output_mb << 20) + biggest + (512 << 20)
+        packages = host_packages(self.python) if limits.shared_packages else {}
+        shared = sorted(packages.values())
         with tempfile.TemporaryFile() as stderr, tempfile.TemporaryDirectory(prefix="evalkit-sbx-") as host_dir:
             if self.isolation == "bwrap":
-                command = [*_bwrap_prefix(tmpfs_bytes), "--", self.python, "-I", "-S", "-B", _INSIDE_RUNNER]
+                command = [*_bwrap_prefix(tmpfs_bytes, shared), "--", self.python, "-I", "-S", "-B", _INSIDE_RUNNER]
                 workdir, own_pid_ns = _INSIDE_WORKDIR, True
             elif self.isolation == "unshare":
-                command = [*_unshare_prefix(), self.python, "-I", "-S", "-B", str(LOCKDOWN), str(tmpfs_bytes)]
+                command = [*_unshare_prefix(), self.python, "-I", "-S", "-B", str(LOCKDOWN), str(tmpfs_bytes), *shared]
                 workdir, own_pid_ns = _INSIDE_WORKDIR, True
             else:
                 command = [self.python, "-I", "-S", "-B", str(RUNNER)]
@@ -252,7 +258,7 @@ class LocalSandbox:
                     workdir=workdir,
                     own_pid_namespace=own_pid_ns,
                     check=check,
-                    packages=host_packages(self.python),
+                    packages=packages,
                 )
             finally:
                 cgroups.close()

@@ -6,7 +6,8 @@ would: a size-capped tmpfs at /tmp (the only writable place), empty read-only tm
 directories that hold secrets or sockets (/etc, /home, /root, /run, /var, ...), a /dev with only
 null, zero, random and urandom, every other mount remounted read-only; then it drops all
 capabilities (bounding set emptied, no_new_privs) and execs the runner, which therefore runs
-without privileges. The interpreter's own prefix is bound back read-only where it was.
+without privileges. The interpreter's own prefix, and the directories of the shared packages named
+on the command line (numpy of a virtualenv), are bound back read-only where they were.
 """
 
 from __future__ import annotations
@@ -56,15 +57,20 @@ def _touch(path: str) -> None:
         pass
 
 
-def lockdown(tmpfs_bytes: int, keep: str) -> None:
+def lockdown(tmpfs_bytes: int, keeps: list[str]) -> None:
     mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # Held open across the mounts that hide them (a virtualenv's packages may live under /tmp itself),
+    # then staged from /proc/self/fd and bound back where they were.
+    held = [os.open(keep, os.O_PATH | os.O_DIRECTORY) for keep in keeps]
     mount("tmpfs", WORKDIR, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_bytes},mode=0777")
     os.makedirs(STAGE + "/dev")
-    os.makedirs(STAGE + "/keep")
     for name in DEVICES:
         _touch(f"{STAGE}/dev/{name}")
         mount(f"/dev/{name}", f"{STAGE}/dev/{name}", None, MS_BIND)
-    mount(keep, STAGE + "/keep", None, MS_BIND | MS_REC)
+    for i, fd in enumerate(held):
+        os.makedirs(f"{STAGE}/keep{i}")
+        mount(f"/proc/self/fd/{fd}", f"{STAGE}/keep{i}", None, MS_BIND | MS_REC)
+        os.close(fd)
     mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
     for name in DEVICES:
         _touch(f"/dev/{name}")
@@ -72,10 +78,10 @@ def lockdown(tmpfs_bytes: int, keep: str) -> None:
     masked = [d for d in MASKED if os.path.isdir(d) and not os.path.islink(d)]
     for directory in masked:
         mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
-    top = next((d for d in masked if keep == d or keep.startswith(d + "/")), None)
-    if top is not None:
-        os.makedirs(keep, exist_ok=True)
-        mount(STAGE + "/keep", keep, None, MS_BIND | MS_REC)
+    for i, keep in enumerate(keeps):
+        if any(keep == d or keep.startswith(d + "/") for d in (WORKDIR, *masked)):
+            os.makedirs(keep, exist_ok=True)
+            mount(f"{STAGE}/keep{i}", keep, None, MS_BIND | MS_REC)
     for target, flags in reversed(_mountinfo()):
         if target == WORKDIR or not os.path.exists(target):
             continue
@@ -97,7 +103,8 @@ def main() -> None:
     with open(runner, encoding="utf-8") as f:
         source = f.read()
     python = os.path.realpath(sys.executable)
-    lockdown(tmpfs_bytes, os.path.realpath(sys.base_prefix))
+    # The interpreter's prefix, and the shared packages' directories the caller passes.
+    lockdown(tmpfs_bytes, [os.path.realpath(sys.base_prefix), *sys.argv[2:]])
     os.chdir(WORKDIR)
     # With an empty bounding set, exec leaves uid 0 of this namespace without any capability.
     os.execv(python, [python, "-I", "-S", "-B", "-c", source])
