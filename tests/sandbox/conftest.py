@@ -38,10 +38,19 @@ def bwrap_sandbox() -> Sandbox:
 )
 def sandbox(request: pytest.FixtureRequest) -> Sandbox:
     """Each real backend that works on this machine: local (bubblewrap, unshare fallback) and docker."""
-    mode = request.param
-    if mode == "docker":
+    if request.param == "docker":
         docker_sandbox: Sandbox = request.getfixturevalue("docker_sandbox")
         return docker_sandbox
+    return _local_sandbox(request.param)
+
+
+@pytest.fixture(scope="session", params=["bwrap", "unshare"])
+def local_sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    """Each isolation mode of the local sandbox that works on this machine."""
+    return _local_sandbox(request.param)
+
+
+def _local_sandbox(mode: str) -> Sandbox:
     if mode == "bwrap" and shutil.which("bwrap") is None:
         pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)")
     if mode == "unshare" and not _unshare_works():

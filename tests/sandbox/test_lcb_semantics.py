@@ -16,7 +16,7 @@ from evalkit.graders.code import lcb_limits
 from evalkit.sandbox import fastlocals, local
 from evalkit.sandbox.base import Limits, Program, RunResult, Sandbox, TestCase, machine_memory_cap_mb
 from evalkit.sandbox.judge import compare_value, int_digits
-from evalkit.sandbox.local import LocalSandbox, host_packages, real_python
+from evalkit.sandbox.local import host_packages, real_python
 
 LCB = lcb_limits(timeout_s=4.0)
 
@@ -162,12 +162,11 @@ def test_the_programs_own_threads_finish_before_it_is_judged(bwrap_sandbox: Sand
 
 @pytest.mark.parametrize("home", ["/tmp", "/root", "/home"])
 def test_shared_packages_of_a_virtualenv_are_visible_in_every_local_mode(
-    home: str, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    home: str, local_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A virtualenv keeps numpy outside the interpreter's prefix, in a directory the sandbox hides
     # (its private /tmp, or the masked /root and /home); the package must be bound in read-only.
-    if not isinstance(sandbox, LocalSandbox):
-        pytest.skip("the docker image brings its own packages")
+    # (A docker image brings its own packages.)
     if not os.path.isdir(home) or not os.access(home, os.W_OK):
         pytest.skip(f"{home} is not a writable directory here")
     with tempfile.TemporaryDirectory(dir=home, prefix="evalkit-venv-") as venv:
@@ -176,7 +175,7 @@ def test_shared_packages_of_a_virtualenv_are_visible_in_every_local_mode(
         (package / "__init__.py").write_text("def total(xs):\n    return sum(xs)\n")
         monkeypatch.setattr(local, "host_packages", lambda python: {"numpy": str(package)})
         source = "import numpy\nprint(numpy.total(map(int, input().split())))"
-        result = run(sandbox, source, [TestCase("1 2 3\n", "6\n")])
+        result = run(local_sandbox, source, [TestCase("1 2 3\n", "6\n")])
         assert result.verdict == "AC", result.message
         write = f"open({str(package / '__init__.py')!r}, 'a').write('x = 1')\nprint(6)"
-        assert run(sandbox, write, [TestCase("", "6\n")]).verdict == "RE", "the package must be read-only"
+        assert run(local_sandbox, write, [TestCase("", "6\n")]).verdict == "RE", "the package must be read-only"
