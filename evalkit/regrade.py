@@ -23,7 +23,7 @@ from evalkit.data import resolve_data_dir
 from evalkit.errors import EvalkitError
 from evalkit.graders.base import ThinkSettings
 from evalkit.grading import summarize_run
-from evalkit.jsonl import read_row_at, scan_run_rows
+from evalkit.jsonl import scan_run_rows
 from evalkit.ledger import GenInfo
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.resume import new_ledger, run_think, shows_thinking, think_record
@@ -53,7 +53,7 @@ def regrade(
     with RunWriter(run_dir) as writer:
         writer.begin()
         offsets = covered.latest_offsets(writer.path / GENERATIONS)
-        think = run_think(config, opens_think or _shows_thinking(writer.path / GENERATIONS, offsets, config))
+        think = run_think(config, opens_think or _shows_thinking(writer, offsets, config))
         with writer.replacing_grades(covered) as sink:
             summary = asyncio.run(_regrade(writer, sink, offsets, config, planned, think, quiet))
         summary["think"] = manifest["think"] = think_record(think, opens_think)
@@ -106,10 +106,10 @@ class Covered:
         return [int(o) for o in np.sort(found)]
 
 
-def _shows_thinking(path: Path, offsets: list[int], config: RunConfig) -> bool:
+def _shows_thinking(run: RunDir, offsets: list[int], config: RunConfig) -> bool:
     """The `auto` evidence over the stored generations the run covers (as `evalkit run` decides it)."""
     marker = config.grading.think_marker
-    return any(shows_thinking(Generation.from_dict(read_row_at(path, o)), marker) for o in offsets)
+    return any(shows_thinking(run.generation_at(o), marker) for o in offsets)
 
 
 async def _regrade(
@@ -124,7 +124,6 @@ async def _regrade(
     from evalkit.grading import GradingStage, make_grading_pool
 
     by_name = {pt.name: pt for pt in planned}
-    path = writer.path / GENERATIONS
     ledger = new_ledger(planned)
     with make_grading_pool(config) as pool, Progress(disable=quiet) as progress:
         bar = progress.add_task("re-grade", total=len(offsets))
@@ -135,7 +134,7 @@ async def _regrade(
 
         stage = GradingStage(pool, sink, by_name, think, config.grading.timeout_s, graded)
         for offset in offsets:
-            gen = Generation.from_dict(read_row_at(path, offset))
+            gen = writer.generation_at(offset)
             ledger.add_generation(GenInfo.of(gen))
             if gen.error is None:
                 await stage.submit(gen)

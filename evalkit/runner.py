@@ -28,12 +28,11 @@ from evalkit.errors import EvalkitError
 from evalkit.failfast import FailFast
 from evalkit.grading import GradingStage, make_grading_pool, summarize_run
 from evalkit.identity import generation_identity, identity_hash
-from evalkit.jsonl import read_row_at
 from evalkit.ledger import GenInfo
 from evalkit.plan import PlannedTask, plan_run
 from evalkit.progress import RunProgress
 from evalkit.resume import RunState, check_same_run, read_state, run_think, shows_thinking, think_record
-from evalkit.store import GENERATIONS, MANIFEST, SUMMARY, RunDir, RunWriter, timestamp
+from evalkit.store import MANIFEST, SUMMARY, RunDir, RunWriter, timestamp
 from evalkit.types import Generation, Request, Score
 
 
@@ -286,7 +285,7 @@ async def _regrade_stale(
 async def _grade_stored(writer: RunWriter, offsets: Sequence[int], grading: GradingStage) -> None:
     """Hand stored generations (by their byte offsets in generations.jsonl) to grading."""
     for offset in offsets:
-        await grading.submit(Generation.from_dict(read_row_at(writer.path / GENERATIONS, offset)))
+        await grading.submit(writer.generation_at(offset))
 
 
 async def _close(stream: AsyncIterator[Generation]) -> None:

@@ -20,7 +20,7 @@ from filelock import FileLock, Timeout
 from rich.console import Console
 
 from evalkit.errors import EvalkitError
-from evalkit.jsonl import read_run_rows, scan_run_rows
+from evalkit.jsonl import read_row_at, read_run_rows, scan_run_rows
 from evalkit.seeds import stable_hash
 from evalkit.types import Generation, Key, Score
 
@@ -177,6 +177,10 @@ class RunDir:
 
     def grade_rows(self) -> Iterator[dict[str, Any]]:
         return read_run_rows(self.path / GRADES)
+
+    def generation_at(self, offset: int) -> Generation:
+        """The generation whose row starts at byte `offset` of generations.jsonl (offsets from a scan)."""
+        return Generation.from_dict(read_row_at(self.path / GENERATIONS, offset))
 
     def generations(self) -> dict[Key, Generation]:
         """The latest generation per key (a later row, e.g. a successful retry, replaces an earlier one)."""
